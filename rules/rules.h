@@ -1,0 +1,168 @@
+/* rules.h - the rules file: load once, decide per recipient */
+/*
+ * A rules file (docs/smtpd_check_rules.5) is compiled once by
+ * ruleset_load(); decisions are then pure functions of the ruleset, the
+ * client facts held in a struct rule_session, and the envelope, apart
+ * from the DNS, ident and database lookups they make through the
+ * session (which caches every answer for its life).
+ *
+ * No sockets of its own apart from the resolver's, no exit(), no
+ * sleeping: the caller (smtpd, rulecheck) sends replies and sleeps for
+ * the *_delay actions.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef GK_RULES_H
+#define GK_RULES_H
+
+#include <stddef.h>
+
+#include "../lib/net_addr.h"
+#include "../lib/resolv.h"
+
+enum rule_action {
+	RULE_ALLOW,
+	RULE_DENY,		/* reply, then 421 and close the session */
+	RULE_NOTO,		/* refuse this recipient only */
+	RULE_NOTO_DELAY,	/* sleep, then as noto */
+	RULE_DENY_DELAY,	/* sleep, then as deny */
+	RULE_DEBUG		/* log and go on to the next line */
+};
+
+enum rule_verdict_kind {
+	RULE_MATCHED,		/* a line with a final action matched */
+	RULE_DEFAULT,		/* no line matched: the default action */
+	RULE_TEMPFAIL		/* a lookup failed: refuse temporarily (4xx) */
+};
+
+/* Limits on what a rules file may hold (docs/smtpd_check_rules.5). */
+#define RULE_MAX_LINE		8192	/* bytes in one line */
+#define RULE_MAX_LINES		1000000	/* lines in one file */
+#define RULE_MAX_TOKENS		4096	/* tokens in one field */
+#define RULE_MAX_ERRORS		100	/* errors reported before giving up */
+#define RULE_REPLY_MAX		512	/* reply line, without CRLF, with NUL */
+#define RULE_VALUE_MAX		256	/* %V text, with NUL */
+#define RULE_REASON_MAX		256	/* tempfail reason, with NUL */
+#define RULE_ADDR_MAX		1024	/* envelope address used in a decision */
+
+/* Called once per error found while loading: "file:line: reason". */
+typedef void rule_error_fn(void *arg, const char *file, unsigned int line,
+    const char *reason);
+
+struct rule_options {
+	enum rule_action default_action;	/* at end of file; RULE_ALLOW */
+	const char *default_reply;	/* NULL: the original default reply */
+	unsigned long regex_match_limit;	/* 0: 100000 */
+	rule_error_fn *error_fn;	/* NULL: log_warnx() */
+	void *error_arg;
+};
+
+struct ruleset;
+
+/*
+ * ruleset_load - read and compile a rules file. Returns NULL if the file
+ * cannot be read (errno set, error_fn called with line 0) or if any line
+ * has an error (every error is passed to error_fn, up to RULE_MAX_ERRORS;
+ * errno is EINVAL). opts may be NULL for the defaults.
+ */
+struct ruleset *ruleset_load(const char *path, const struct rule_options *opts);
+
+/* ruleset_load_buffer - the same from memory; name is used in messages */
+struct ruleset *ruleset_load_buffer(const char *name, const char *buf,
+    size_t len, const struct rule_options *opts);
+
+/* ruleset_free - release a ruleset (NULL is allowed) */
+void ruleset_free(struct ruleset *rs);
+
+/* ruleset_path - the file name given to ruleset_load() */
+const char *ruleset_path(const struct ruleset *rs);
+
+/* ruleset_rule_count - number of rule lines (comments excluded) */
+size_t ruleset_rule_count(const struct ruleset *rs);
+
+/* ruleset_line_text - the text of line N as written, or NULL */
+const char *ruleset_line_text(const struct ruleset *rs, unsigned int line);
+
+/* ruleset_check_tables - open every database the rules name; report
+   failures through error_fn; returns the number of failures (rulecheck -n) */
+unsigned int ruleset_check_tables(const struct ruleset *rs);
+
+/* rule_action_name - "allow", "deny", "noto", "noto_delay", ... */
+const char *rule_action_name(enum rule_action action);
+
+/* Client facts for a session. */
+struct rule_client {
+	struct net_addr addr;
+	/* Forward-confirmed name, or NULL for UNKNOWN. Ignored when
+	   resolve_name is set. */
+	const char *name;
+	/* 1: find the name with resolv_fcrdns() the first time a rule
+	   needs it (a temporary failure then makes such rules fail
+	   temporarily). */
+	int resolve_name;
+	/* Ident: if ident is non-NULL it is the answer (lower case); else,
+	   if ident_fn is set it is asked once, when a rule first needs the
+	   user; it returns 1 and fills buf, or 0 for no answer. */
+	const char *ident;
+	int (*ident_fn)(void *arg, char *buf, size_t size);
+	void *ident_arg;
+	const char *helo;	/* as given, or NULL */
+};
+
+/* One line of a verbose trace (rulecheck -v). */
+typedef void rule_trace_fn(void *arg, unsigned int line, const char *text,
+    const char *outcome);
+
+struct rule_session;
+
+/*
+ * rule_session_new - per-connection state: client facts, open databases,
+ * cached lookups. dns may be NULL, in which case every rule that needs
+ * DNS fails temporarily. The resolver is borrowed, not freed.
+ */
+struct rule_session *rule_session_new(const struct ruleset *rs,
+    const struct rule_client *client, struct resolv *dns);
+
+/* rule_session_free - close the session's databases and caches */
+void rule_session_free(struct rule_session *s);
+
+/* rule_session_trace - send a line per rule considered to fn (NULL: off) */
+void rule_session_trace(struct rule_session *s, rule_trace_fn *fn, void *arg);
+
+/* rule_session_name - the client name as the rules see it ("UNKNOWN") */
+const char *rule_session_name(struct rule_session *s);
+/* rule_session_ident - the ident user as the rules see it ("UNKNOWN") */
+const char *rule_session_ident(struct rule_session *s);
+
+struct rule_verdict {
+	enum rule_verdict_kind kind;
+	enum rule_action action;	/* final action; RULE_TEMPFAIL: none */
+	unsigned int line;		/* deciding line; 0 for the default */
+	char reply[RULE_REPLY_MAX];	/* expanded reply, "" for allow */
+	char value[RULE_VALUE_MAX];	/* %V of the deciding line, or "" */
+	char reason[RULE_REASON_MAX];	/* RULE_TEMPFAIL: what failed */
+};
+
+/*
+ * rule_decide - evaluate the rules for one recipient. from and to are
+ * the envelope paths as the client typed them (with <>, "" or "<>" for
+ * the null sender). Lines are tried in order; the first line with a
+ * final action whose three fields match decides. Returns the verdict's
+ * kind. A temporary lookup failure on a line that might have matched
+ * ends the scan with RULE_TEMPFAIL and a 451 reply: never an accept,
+ * never a 5xx.
+ */
+enum rule_verdict_kind rule_decide(const struct ruleset *rs,
+    struct rule_session *s, const char *from, const char *to,
+    struct rule_verdict *v);
+
+/*
+ * rule_log_line - the decision in the original log template:
+ * "smtp connection from USER@HOST(IP) [attempted ]MAIL FROM: F RCPT TO: T,
+ * denied by line N of FILE" (allowed / noto / ... / default / deferred).
+ * Client text is made printable and capped. Returns buf.
+ */
+char *rule_log_line(const struct ruleset *rs, struct rule_session *s,
+    const char *from, const char *to, const struct rule_verdict *v,
+    char *buf, size_t size);
+
+#endif
