@@ -21,7 +21,8 @@ void log_set_debug(int on);
 /* log_emit - write one line at a syslog priority (LOG_INFO etc.) */
 void log_emit(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void log_vemit(int priority, const char *fmt, va_list ap);
+void log_vemit(int priority, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* log_info, log_debug - one line at LOG_INFO / LOG_DEBUG */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,7 +15,8 @@
  * its deadline once per session, not once per recipient. Failures that
  * say nothing about the name are not cached: "budget exhausted" (also
  * when a query was cut short by the budget rather than by query_ms),
- * "out of memory", "cannot send query", "too many lookups".
+ * "out of memory", "cannot send query", "no random seed", "too many
+ * lookups".
  *
  * A name that cannot exist (empty or over 63-byte label, over 253 bytes,
  * a byte other than a letter, digit, '-' or '_') is answered NOTFOUND
@@ -66,9 +67,9 @@ struct resolv_answer {
 				   bytes outside 0x20..0x7e made '?' */
 	struct net_addr *addrs;	/* A, AAAA */
 	const char *error;	/* TEMPFAIL: "timeout", "server failure",
-				   "budget exhausted", "bad reply",
-				   "truncated", ...; NOTFOUND: NULL, or
-				   "invalid name" */
+				   "connection refused", "budget exhausted",
+				   "bad reply", "truncated", ...;
+				   NOTFOUND: NULL, or "invalid name" */
 };
 
 struct resolv_conf {
@@ -80,6 +81,10 @@ struct resolv_conf {
 	const char *servers;
 	unsigned int query_ms;	/* per-query deadline; 0 = 5000 */
 	unsigned int budget_ms;	/* per-decision budget; 0 = 15000 */
+	/* 1: never send a query; servers are not read. What is not in
+	   the cache (see resolv_preload) does not exist: an uncached
+	   lookup is NOTFOUND with is_nxdomain = 1 (rulecheck -z, tests). */
+	int closed_world;
 };
 
 struct resolv;
@@ -92,7 +97,7 @@ struct resolv;
  */
 struct resolv *resolv_new(const struct resolv_conf *conf);
 
-/* resolv_free - release the resolver, its sockets and every answer */
+/* resolv_free - release the resolver and every answer (NULL is allowed) */
 void resolv_free(struct resolv *r);
 
 /* resolv_budget_start - start a new decision's time budget */
@@ -127,7 +132,8 @@ void resolv_lookup_many(struct resolv *r, struct resolv_request *req, size_t n);
  * resolv_fcrdns - forward-confirmed reverse DNS: the PTR names of addr
  * whose A (or AAAA) records include addr. The first RESOLV_FCRDNS_MAX PTR
  * names are looked up in parallel; the first confirmed one, in PTR order,
- * goes to name (namesize RESOLV_NAME_MAX always suffices; "" otherwise).
+ * goes to name, else name is "". namesize RESOLV_NAME_MAX always
+ * suffices; a confirmed name that does not fit gives RESOLV_TEMPFAIL.
  * Returns RESOLV_FOUND, RESOLV_NOTFOUND (no PTR, or none confirmed and no
  * forward lookup failed: the client is UNKNOWN) or RESOLV_TEMPFAIL (the
  * PTR lookup failed, or a forward lookup failed and none confirmed).

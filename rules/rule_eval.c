@@ -87,6 +87,25 @@ tempfail(struct eval *e, const char *fmt, ...)
 	return M_TEMP;
 }
 
+/*
+ * ident_clean - the ident answer in lower case, with everything but
+ * letters, digits and ._-+ made '?', so that a hostile answer cannot
+ * forge the "user@host(ip)" part of a log line.
+ */
+static void
+ident_clean(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = isalnum(c) || c == '.' || c == '_' || c == '-' ||
+		    c == '+' ? (char)tolower(c) : '?';
+	}
+	dst[i] = '\0';
+}
+
 /* rule_session_new - per-connection state */
 struct rule_session *
 rule_session_new(const struct ruleset *rs, const struct rule_client *client,
@@ -119,10 +138,7 @@ rule_session_new(const struct ruleset *rs, const struct rule_client *client,
 	if (client->ident != NULL && client->ident[0] != '\0' &&
 	    strcmp(client->ident, "UNKNOWN") != 0) {
 		s->ident_state = FACT_KNOWN;
-		printable(s->ident, sizeof(s->ident), client->ident,
-		    strlen(client->ident));
-		for (i = 0; s->ident[i] != '\0'; i++)
-			s->ident[i] = (char)tolower((unsigned char)s->ident[i]);
+		ident_clean(s->ident, sizeof(s->ident), client->ident);
 	} else
 		s->ident_state = client->ident_fn != NULL ? FACT_PENDING :
 		    FACT_NONE;
@@ -195,17 +211,14 @@ static enum fact_state
 session_ident(struct rule_session *s)
 {
 	char buf[IDENT_MAX];
-	size_t i;
 
 	if (s->ident_state != FACT_PENDING)
 		return s->ident_state;
 	s->ident_state = FACT_NONE;
 	if (s->client.ident_fn(s->client.ident_arg, buf, sizeof(buf)) == 1 &&
 	    buf[0] != '\0') {
-		printable(s->ident, sizeof(s->ident), buf, strnlen(buf,
-		    sizeof(buf)));
-		for (i = 0; s->ident[i] != '\0'; i++)
-			s->ident[i] = (char)tolower((unsigned char)s->ident[i]);
+		buf[sizeof(buf) - 1] = '\0';
+		ident_clean(s->ident, sizeof(s->ident), buf);
 		s->ident_state = FACT_KNOWN;
 	}
 	return s->ident_state;
@@ -376,6 +389,8 @@ nsmx_match(struct eval *e, const struct token *t, const char *domain,
 	struct resolv *dns;
 	size_t i, k;
 
+	if (domain[0] == '\0')
+		return M_NO;	/* "joe@", "<>": no domain to look up */
 	if (pat->kind == TOK_KNOWN || pat->kind == TOK_UNKNOWN) {
 		m = domain_known(e, domain, t->kind == TOK_MX);
 		if (m == M_TEMP)
@@ -617,8 +632,6 @@ address_token(struct eval *e, const struct token *t, int keep_value)
 		return table_match(e, t, keep_value);
 	case TOK_NS:
 	case TOK_MX:
-		if (len == 0)
-			return M_NO;	/* the null sender has no domain */
 		at = memrchr(a, '@', len);
 		return nsmx_match(e, t, at != NULL ? at + 1 : a, keep_value);
 	case TOK_AT:

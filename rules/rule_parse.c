@@ -107,6 +107,23 @@ is_regex(const char *s, size_t len)
 	return len >= 2 && s[0] == '/' && s[len - 1] == '/';
 }
 
+/*
+ * regex_opens - does the '/' at s[i] open a /regex/? It does at the start
+ * of a token (which starts at s[start]), after the '@' of local@domain,
+ * and after NS= or MX= at those places. Elsewhere a '/' is an ordinary
+ * character, as in CDB=/dbs/cbl or 80.48.0.0/13.
+ */
+static int
+regex_opens(const char *s, size_t start, size_t i)
+{
+	if (i == start || s[i - 1] == '@')
+		return 1;
+	if (i - start >= 3 && (memcmp(s + i - 3, "NS=", 3) == 0 ||
+	    memcmp(s + i - 3, "MX=", 3) == 0))
+		return i - 3 == start || s[i - 4] == '@';
+	return 0;
+}
+
 /* valid_zone - a DNS name usable as a DNSBL zone */
 static int
 valid_zone(const char *s, size_t len)
@@ -388,13 +405,16 @@ rightmost_at(const char *s, size_t len)
 	int in_re = 0;
 
 	for (i = 0; i < len; i++) {
-		if (in_re && s[i] == '\\') {
-			i++;
+		if (in_re) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '/')
+				in_re = 0;
 			continue;
 		}
-		if (s[i] == '/' && (in_re || i == 0 || s[i - 1] == '@'))
-			in_re = !in_re;
-		else if (s[i] == '@' && !in_re)
+		if (s[i] == '/' && regex_opens(s, 0, i))
+			in_re = 1;
+		else if (s[i] == '@')
 			at = s + i;
 	}
 	return at;
@@ -600,7 +620,7 @@ next_token(struct parser *p, const char **s, const char *end,
 				in_re = 0;
 			continue;
 		}
-		if (*q == '/' && (q == *tok || q[-1] == '@' || q[-1] == '='))
+		if (*q == '/' && regex_opens(*tok, 0, (size_t)(q - *tok)))
 			in_re = 1;
 		else if (*q == '[')
 			depth++;
@@ -817,11 +837,24 @@ parse_line(struct parser *p, const char *s, size_t len)
 	struct ruleset *rs = p->rs;
 	const char *f[5], *reply, *comment;
 	size_t flen[5], rlen, clen, i, start = 0;
-	int nf = 0, depth = 0, bad = 0, id;
+	size_t tok = 0;
+	int nf = 0, depth = 0, bad = 0, id, in_re = 0;
 	struct rule *r;
 	char err[ERR_MAX];
 
+	/* Split at the first four colons outside [brackets] and /regex/. */
 	for (i = 0; i <= len && nf < 4; i++) {
+		if (i < len && in_re) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '/')
+				in_re = 0;
+			continue;
+		}
+		if (i < len && s[i] == '/' && nf > 0 && regex_opens(s, tok, i)) {
+			in_re = 1;
+			continue;
+		}
 		if (i < len && s[i] == '[')
 			depth++;
 		else if (i < len && s[i] == ']')
@@ -831,7 +864,18 @@ parse_line(struct parser *p, const char *s, size_t len)
 			flen[nf] = i - start;
 			nf++;
 			start = i + 1;
-		}
+			tok = i + 1;
+		} else if (isblank((unsigned char)s[i]) || s[i] == ',')
+			tok = i + 1;
+	}
+	if (in_re) {
+		perror_line(p, "unterminated /regex/");
+		return;
+	}
+	if (depth > 0) {
+		perror_line(p, "unbalanced [ (IPv6 addresses are written "
+		    "[2001:db8::]/32)");
+		return;
 	}
 	if (nf < 4) {
 		perror_line(p, "expected action:source:from:to[:reply], found "

@@ -21,9 +21,9 @@
 #define USAGE \
 "usage: rulecheck [-v] [-c rules] [-d allow|noto|deny] [-s servers]\n" \
 "                 [-T query_ms] [-B budget_ms] -i ip [-h name | -R]\n" \
-"                 [-u ident] [-H helo] [-f from] [-t to]\n" \
+"                 [-u ident] [-H helo] [-f from] [-t to] [-z dnsfacts]\n" \
 "       rulecheck -n [-c rules]\n" \
-"       rulecheck -b [-c rules] [-d action] [-s servers] < contexts\n" \
+"       rulecheck -b [-c rules] [-d action] [-s servers] [-z dnsfacts]\n" \
 "       rulecheck -V\n"
 
 #define DEFAULT_RULES	"/etc/smtpd_check_rules"
@@ -106,6 +106,20 @@ parse_default(const char *s)
 	die_usage("-d takes allow, noto or deny");
 }
 
+/* print_notes - what the engine logged during a decision (debug rules) */
+static void
+print_notes(const char *prefix)
+{
+	const char *p = log_memory(), *nl;
+
+	for (; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		printf("%s%.*s\n", prefix, (int)(nl - p), p);
+	}
+	log_memory_clear();
+}
+
 /* decide - one context; prints either the long or the batch form */
 static int
 decide(const struct ruleset *rs, struct resolv *dns, const struct context *c,
@@ -135,6 +149,7 @@ decide(const struct ruleset *rs, struct resolv *dns, const struct context *c,
 	if (verbose)
 		rule_session_trace(s, trace_line, NULL);
 	rule_decide(rs, s, c->from, c->to, &v);
+	print_notes(batch ? "  note: " : "note: ");
 	action = v.kind == RULE_TEMPFAIL ? "tempfail" :
 	    rule_action_name(v.action);
 	if (batch) {
@@ -147,6 +162,8 @@ decide(const struct ruleset *rs, struct resolv *dns, const struct context *c,
 			printf("  => line %u %s \"%s\"%s%s\n", v.line, action,
 			    v.reply, v.value[0] != '\0' ? " value=" : "",
 			    v.value);
+		printf("  log: %s\n", rule_log_line(rs, s, c->from, c->to, &v,
+		    log, sizeof(log)));
 	} else {
 		printf("line: %u\n", v.line);
 		printf("text: %s\n", v.kind == RULE_DEFAULT ? "(end of file)" :
@@ -231,6 +248,135 @@ batch(const struct ruleset *rs, struct resolv *dns, int verbose)
 	return status;
 }
 
+/* zone_type - a record type by name */
+static int
+zone_type(const char *s, enum resolv_type *t)
+{
+	static const enum resolv_type types[] = { RESOLV_A, RESOLV_AAAA,
+	    RESOLV_NS, RESOLV_MX, RESOLV_PTR, RESOLV_TXT };
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcasecmp(s, resolv_type_name(types[i])) == 0) {
+			*t = types[i];
+			return 0;
+		}
+	return -1;
+}
+
+struct zone_fact {
+	char name[RESOLV_NAME_MAX];
+	enum resolv_type type;
+	enum resolv_status status;
+	size_t count;
+	char *names[RESOLV_MAX_RECORDS];
+	struct net_addr addrs[RESOLV_MAX_RECORDS];
+};
+
+/* zone_flush - hand one collected answer to the resolver's cache */
+static int
+zone_flush(struct resolv *dns, struct zone_fact *f)
+{
+	struct resolv_answer a;
+	size_t i;
+	int r;
+
+	if (f->name[0] == '\0')
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.status = f->status;
+	a.count = f->count;
+	a.names = f->names;
+	a.addrs = f->addrs;
+	a.is_nxdomain = f->status == RESOLV_NOTFOUND && f->count == 0;
+	a.error = "timeout";
+	r = resolv_preload(dns, f->name, f->type, &a);
+	for (i = 0; i < f->count; i++)
+		free(f->names[i]);
+	memset(f, 0, sizeof(*f));
+	return r;
+}
+
+/*
+ * load_zone - rulecheck -z: DNS facts from a file, one record a line:
+ * "name TYPE data", where data NXDOMAIN, NODATA or TEMPFAIL stands for
+ * that answer. Lines for the same name and type must be adjacent.
+ */
+static int
+load_zone(struct resolv *dns, const char *path)
+{
+	static struct zone_fact f;
+	char line[1024], *w[3], *p;
+	enum resolv_type type;
+	unsigned int lineno = 0;
+	FILE *fp;
+	int n, status = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "rulecheck: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	memset(&f, 0, sizeof(f));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		for (n = 0, p = line; n < 3; n++) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p == '\0' || *p == '\n' || *p == '#')
+				break;
+			w[n] = p;
+			if (n == 2) {
+				p[strcspn(p, "\n")] = '\0';
+				while (p[0] != '\0' && strchr(" \t",
+				    p[strlen(p) - 1]) != NULL)
+					p[strlen(p) - 1] = '\0';
+				break;
+			}
+			p += strcspn(p, " \t\n");
+			if (*p != '\0')
+				*p++ = '\0';
+		}
+		if (n == 0)
+			continue;
+		if (n < 2 || zone_type(w[1], &type) == -1) {
+			fprintf(stderr, "rulecheck: %s:%u: expected "
+			    "\"name TYPE data\"\n", path, lineno);
+			status = -1;
+			break;
+		}
+		if (strcmp(f.name, w[0]) != 0 || f.type != type) {
+			if (zone_flush(dns, &f) == -1) {
+				status = -1;
+				break;
+			}
+			snprintf(f.name, sizeof(f.name), "%s", w[0]);
+			f.type = type;
+			f.status = RESOLV_FOUND;
+		}
+		if (strcmp(w[2], "NXDOMAIN") == 0 || strcmp(w[2], "NODATA") == 0)
+			f.status = RESOLV_NOTFOUND;
+		else if (strcmp(w[2], "TEMPFAIL") == 0)
+			f.status = RESOLV_TEMPFAIL;
+		else if (f.count >= RESOLV_MAX_RECORDS)
+			continue;
+		else if (type == RESOLV_A || type == RESOLV_AAAA) {
+			if (net_addr_parse(w[2], strlen(w[2]),
+			    &f.addrs[f.count]) == -1) {
+				fprintf(stderr, "rulecheck: %s:%u: bad address\n",
+				    path, lineno);
+				status = -1;
+				break;
+			}
+			f.count++;
+		} else if ((f.names[f.count] = strdup(w[2])) != NULL)
+			f.count++;
+	}
+	if (status == 0 && zone_flush(dns, &f) == -1)
+		status = -1;
+	fclose(fp);
+	return status;
+}
+
 /* version - rulecheck -V: the libraries in use */
 static void
 version(void)
@@ -251,6 +397,7 @@ main(int argc, char **argv)
 	struct ruleset *rs;
 	struct resolv *dns = NULL;
 	unsigned int errors = 0;
+	const char *zone = NULL;
 	int ch, lint = 0, is_batch = 0, status;
 
 	memset(&o, 0, sizeof(o));
@@ -259,8 +406,10 @@ main(int argc, char **argv)
 	o.ropts.default_action = RULE_ALLOW;
 	c.from = "<>";
 	c.to = "";
-	log_open("rulecheck", LOG_SINK_STDERR, 0);
-	while ((ch = getopt(argc, argv, "bc:d:f:h:H:i:nRs:t:T:u:B:vV")) != -1) {
+	/* The engine's own log lines (debug rules) are printed with the
+	   decision they belong to. */
+	log_open("rulecheck", LOG_SINK_MEMORY, 0);
+	while ((ch = getopt(argc, argv, "bc:d:f:h:H:i:nRs:t:T:u:B:vVz:")) != -1) {
 		switch (ch) {
 		case 'b': is_batch = 1; break;
 		case 'c': o.rules = optarg; break;
@@ -278,6 +427,7 @@ main(int argc, char **argv)
 		case 'u': c.ident = optarg; break;
 		case 'v': o.verbose = 1; break;
 		case 'V': version(); return 0;
+		case 'z': zone = optarg; break;
 		default: die_usage(NULL);
 		}
 	}
@@ -301,9 +451,16 @@ main(int argc, char **argv)
 		return errno == EINVAL ? EXIT_PERM : EXIT_TEMP;
 	/* A resolver only fails to start on a bad server list or no memory;
 	   rules that need DNS then fail temporarily, as they would in smtpd. */
+	if (zone != NULL)
+		o.dns.closed_world = 1;
 	if ((dns = resolv_new(&o.dns)) == NULL)
 		fprintf(stderr, "rulecheck: no DNS resolver: %s\n",
 		    strerror(errno));
+	else if (zone != NULL && load_zone(dns, zone) == -1) {
+		resolv_free(dns);
+		ruleset_free(rs);
+		return EXIT_PERM;
+	}
 	if (is_batch)
 		status = batch(rs, dns, o.verbose);
 	else {

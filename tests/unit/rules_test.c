@@ -320,7 +320,8 @@ preload_temp(const char *name, enum resolv_type type)
 static void
 test_dns(void)
 {
-	struct resolv_conf conf = { "127.0.0.1", 100, 1000 };
+	struct resolv_conf conf = { .servers = "127.0.0.1", .query_ms = 100,
+	    .budget_ms = 1000, .closed_world = 1 };
 	struct ruleset *rs;
 
 	dns = resolv_new(&conf);
