@@ -31,12 +31,25 @@ ASAN_LDFLAGS := -fsanitize=address,undefined
 # so that cdb_* always resolves to tinycdb (tests/link/cdb-is-tinycdb).
 LDLIBS	:= -lpcre2-8 -ldb -lcdb $(OWFAT_A) -ldl
 
-# Sources. lib/ is libgk.a, rules/ is librules.a; main() files are listed.
-LIB_SRC	  := $(sort $(wildcard lib/*.c))
-MAINS	  := rules/rulecheck.c
-RULES_SRC := $(filter-out $(MAINS),$(sort $(wildcard rules/*.c)))
+# Programs. Each has one main() file (NAME_MAIN) and links the archives
+# NAME_LIBS, in order. Every other .c file of a directory goes into that
+# directory's archive: lib/ -> libgk.a, rules/ -> librules.a,
+# smtpd/ -> libsmtpd.a, smtpfwdd/ -> libfwd.a, dbs/ -> libdbs.a.
 PROGRAMS  := rulecheck
-rulecheck_SRC := rules/rulecheck.c
+rulecheck_MAIN := rules/rulecheck.c
+rulecheck_LIBS := rules gk
+
+ARCHIVES  := gk rules smtpd fwd dbs
+gk_DIR	  := lib
+rules_DIR := rules
+smtpd_DIR := smtpd
+fwd_DIR	  := smtpfwdd
+dbs_DIR	  := dbs
+MAINS	  := $(foreach p,$(PROGRAMS),$($(p)_MAIN))
+$(foreach a,$(ARCHIVES),$(eval $(a)_SRC := $(filter-out $(MAINS),$(sort $(wildcard $($(a)_DIR)/*.c)))))
+ALL_LIB_SRC := $(foreach a,$(ARCHIVES),$($(a)_SRC))
+# Link order for tests and fuzzers: most dependent first.
+TEST_LIBS := smtpd fwd dbs rules gk
 UNIT_SRC  := $(sort $(wildcard tests/unit/*_test.c))
 UNITS	  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 BENCH_SRC := $(sort $(wildcard bench/*_bench.c))
@@ -52,26 +65,31 @@ $(OWFAT_A) $(OWFAT_H):
 	@echo "libowfat is not unpacked in $(DEPS): run scripts/install-deps (as root)" >&2
 	@exit 1
 
+# archive VARIANT NAME: one directory's archive
+define archive
+$(B)/$(1)/lib$(2).a: $$(patsubst %.c,$(B)/$(1)/%.o,$$($(2)_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+# program VARIANT NAME LDFLAGS: one program
+define program
+$(B)/$(1)/bin/$(2): $(B)/$(1)/$$($(2)_MAIN:.c=.o) $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(OWFAT_A)
+	$$(CC) $(3) -o $$@ $$< $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(LDLIBS)
+endef
 # variant NAME CFLAGS LDFLAGS: objects, archives, programs, unit tests
 define variant
-$(1)_OBJ_LIB   := $$(patsubst %.c,$(B)/$(1)/%.o,$$(LIB_SRC))
-$(1)_OBJ_RULES := $$(patsubst %.c,$(B)/$(1)/%.o,$$(RULES_SRC))
+$(1)_TEST_A := $$(foreach a,$$(TEST_LIBS),$(B)/$(1)/lib$$(a).a)
 $(B)/$(1)/%.o: %.c $$(OWFAT_H) | $(B)/$(1)/.dirs
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CPPFLAGS) $(2) -MMD -MP -c -o $$@ $$<
 $(B)/$(1)/.dirs:
 	@mkdir -p $(B)/$(1)/bin $(B)/$(1)/tests/unit $(B)/$(1)/bench
 	@touch $$@
-$(B)/$(1)/libgk.a: $$($(1)_OBJ_LIB)
-	rm -f $$@ && ar rcs $$@ $$^
-$(B)/$(1)/librules.a: $$($(1)_OBJ_RULES)
-	rm -f $$@ && ar rcs $$@ $$^
-$(B)/$(1)/bin/%: $(B)/$(1)/rules/%.o $(B)/$(1)/librules.a $(B)/$(1)/libgk.a $$(OWFAT_A)
-	$$(CC) $(3) -o $$@ $$< $(B)/$(1)/librules.a $(B)/$(1)/libgk.a $$(LDLIBS)
-$(B)/$(1)/tests/unit/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/tests/t.o $(B)/$(1)/librules.a $(B)/$(1)/libgk.a $$(OWFAT_A)
-	$$(CC) $(3) -o $$@ $$< $(B)/$(1)/tests/t.o $(B)/$(1)/librules.a $(B)/$(1)/libgk.a $$(LDLIBS)
-$(B)/$(1)/bench/%: $(B)/$(1)/bench/%.o $(B)/$(1)/librules.a $(B)/$(1)/libgk.a $$(OWFAT_A)
-	$$(CC) $(3) -o $$@ $$< $(B)/$(1)/librules.a $(B)/$(1)/libgk.a $$(LDLIBS)
+$$(foreach a,$$(ARCHIVES),$$(eval $$(call archive,$(1),$$(a))))
+$$(foreach p,$$(PROGRAMS),$$(eval $$(call program,$(1),$$(p),$(3))))
+$(B)/$(1)/tests/unit/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/tests/t.o $$($(1)_TEST_A) $$(OWFAT_A)
+	$$(CC) $(3) -o $$@ $$< $(B)/$(1)/tests/t.o $$($(1)_TEST_A) $$(LDLIBS)
+$(B)/$(1)/bench/%: $(B)/$(1)/bench/%.o $$($(1)_TEST_A) $$(OWFAT_A)
+	$$(CC) $(3) -o $$@ $$< $$($(1)_TEST_A) $$(LDLIBS)
 $(1): $$(addprefix $(B)/$(1)/bin/,$$(PROGRAMS)) $$(addprefix $(B)/$(1)/tests/unit/,$$(UNITS))
 -include $$(shell find $(B)/$(1) -name '*.d' 2>/dev/null)
 endef
@@ -89,9 +107,9 @@ lint:
 # Fuzzing with libFuzzer (clang): `make fuzz` runs each target FUZZ_SECONDS.
 FUZZ_CFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all -Wno-unused-parameter
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(RULES_SRC) $(OWFAT_A)
+$(B)/fuzz/%: tests/fuzz/%.c $(ALL_LIB_SRC) $(OWFAT_A)
 	@mkdir -p $(B)/fuzz
-	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(RULES_SRC) $(LDLIBS)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(ALL_LIB_SRC) $(LDLIBS)
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	@for f in $(FUZZERS); do \
 		sh tests/fuzz/run $$f $(FUZZ_SECONDS) || exit 1; \
@@ -104,7 +122,7 @@ bench: $(addprefix $(B)/rel/bench/,$(BENCHES)) rel
 
 install: rel
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(B)/rel/bin/rulecheck $(DESTDIR)$(SBINDIR)/rulecheck
+	for p in $(PROGRAMS); do install -m 0755 $(B)/rel/bin/$$p $(DESTDIR)$(SBINDIR)/$$p; done
 	for m in docs/*.5; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/; done; true
 	for m in docs/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/; done; true
 
