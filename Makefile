@@ -70,11 +70,13 @@ define archive
 $(B)/$(1)/lib$(2).a: $$(patsubst %.c,$(B)/$(1)/%.o,$$($(2)_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 endef
-# program VARIANT NAME LDFLAGS: one program
+# program VARIANT NAME: one program (VARIANT_LDFLAGS: rel_LDFLAGS, ...)
 define program
 $(B)/$(1)/bin/$(2): $(B)/$(1)/$$($(2)_MAIN:.c=.o) $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(OWFAT_A)
-	$$(CC) $(3) -o $$@ $$< $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(LDLIBS)
+	$$(CC) $$($(1)_LDFLAGS) -o $$@ $$< $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(LDLIBS)
 endef
+rel_LDFLAGS :=
+asan_LDFLAGS := $(ASAN_LDFLAGS)
 # variant NAME CFLAGS LDFLAGS: objects, archives, programs, unit tests
 define variant
 $(1)_TEST_A := $$(foreach a,$$(TEST_LIBS),$(B)/$(1)/lib$$(a).a)
@@ -85,7 +87,7 @@ $(B)/$(1)/.dirs:
 	@mkdir -p $(B)/$(1)/bin $(B)/$(1)/tests/unit $(B)/$(1)/bench
 	@touch $$@
 $$(foreach a,$$(ARCHIVES),$$(eval $$(call archive,$(1),$$(a))))
-$$(foreach p,$$(PROGRAMS),$$(eval $$(call program,$(1),$$(p),$(3))))
+$$(foreach p,$$(PROGRAMS),$$(eval $$(call program,$(1),$$(p))))
 $(B)/$(1)/tests/unit/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/tests/t.o $$($(1)_TEST_A) $$(OWFAT_A)
 	$$(CC) $(3) -o $$@ $$< $(B)/$(1)/tests/t.o $$($(1)_TEST_A) $$(LDLIBS)
 $(B)/$(1)/bench/%: $(B)/$(1)/bench/%.o $$($(1)_TEST_A) $$(OWFAT_A)

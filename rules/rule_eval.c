@@ -56,6 +56,10 @@ struct rule_session {
 	unsigned long gen;
 	rule_trace_fn *trace;
 	void *trace_arg;
+	/* rule_index.c candidates: the client's for the session, the
+	   addresses' for the current decision */
+	int client_ready;
+	struct rule_cands client_cands, from_cands, to_cands;
 };
 
 /* Per-decision state. */
@@ -160,6 +164,9 @@ rule_session_free(struct rule_session *s)
 		if (s->tables[i].handle != NULL)
 			s->rs->tables[i].ops->close(s->tables[i].handle);
 	free(s->tables);
+	free(s->client_cands.v);
+	free(s->from_cands.v);
+	free(s->to_cands.v);
 	free(s);
 }
 
@@ -767,6 +774,125 @@ log_debug_match(struct rule_session *s, const struct rule *r,
 	    rule_session_name(s), s->ip, f, t);
 }
 
+/*
+ * try_rule - evaluate one line; 1 if it decides (v filled in), 0 to go
+ * on with the next line
+ */
+static int
+try_rule(struct eval *e, const struct ruleset *rs, const struct rule *r,
+    const char *from, const char *to, struct rule_verdict *v)
+{
+	struct rule_session *s = e->s;
+	struct reply_vars vars;
+	char trace[RULE_REASON_MAX + 64];
+	enum match m = M_YES, fm;
+	int k;
+
+	e->value[0] = '\0';
+	e->reason[0] = '\0';
+	for (k = 0; k < FIELD_COUNT; k++) {
+		const struct field *f = &r->field[r->order[k]];
+
+		if (f->is_all)
+			continue;
+		e->field = r->order[k];
+		fm = list_match(e, f, 0, 1);
+		if (fm == M_NO) {
+			m = M_NO;
+			break;
+		}
+		if (fm == M_TEMP)
+			m = M_TEMP;
+	}
+	if (s->trace != NULL) {
+		if (m == M_NO)
+			snprintf(trace, sizeof(trace), "no match (%s)",
+			    field_label(e->field));
+		else if (m == M_TEMP)
+			snprintf(trace, sizeof(trace), "tempfail (%s)",
+			    e->reason);
+		else
+			snprintf(trace, sizeof(trace), "match, %s",
+			    rule_action_name(r->action));
+		s->trace(s->trace_arg, r->line, r->text, trace);
+	}
+	if (m == M_NO)
+		return 0;
+	if (r->action == RULE_DEBUG) {
+		if (m == M_YES)
+			log_debug_match(s, r, from, to);
+		return 0;
+	}
+	v->line = r->line;
+	if (m == M_TEMP) {
+		v->kind = RULE_TEMPFAIL;
+		snprintf(v->reply, sizeof(v->reply), "%s", TEMPFAIL_REPLY);
+		snprintf(v->reason, sizeof(v->reason), "%s", e->reason);
+		return 1;
+	}
+	v->kind = RULE_MATCHED;
+	v->action = r->action;
+	snprintf(v->value, sizeof(v->value), "%s", e->value);
+	vars_for(s, from, to, e->value, &vars);
+	if (r->parts != NULL)
+		reply_expand(r->parts, r->nparts, &vars, v->reply,
+		    sizeof(v->reply));
+	else if (r->action != RULE_ALLOW)
+		reply_expand(rs->default_parts, rs->default_nparts, &vars,
+		    v->reply, sizeof(v->reply));
+	return 1;
+}
+
+/*
+ * indexed_scan - try only the candidate lines, in line order. Returns
+ * 1 if a line decided, 0 if none did, -1 if the index could not be
+ * used (out of memory: the caller scans every line).
+ */
+static int
+indexed_scan(struct eval *e, const struct ruleset *rs, const char *from,
+    const char *to, struct rule_verdict *v)
+{
+	struct rule_session *s = e->s;
+	const uint32_t *list[4];
+	size_t n[4], pos[4] = { 0, 0, 0, 0 }, k;
+	uint32_t next, last = UINT32_MAX;
+
+	if (!s->client_ready) {
+		if (rule_index_client(rs->index, &s->client.addr,
+		    &s->client_cands) == -1)
+			return -1;
+		s->client_ready = 1;
+	}
+	if (rule_index_address(rs->index, FIELD_FROM, e->addr[FIELD_FROM],
+	    e->len[FIELD_FROM], &s->from_cands) == -1 ||
+	    rule_index_address(rs->index, FIELD_TO, e->addr[FIELD_TO],
+	    e->len[FIELD_TO], &s->to_cands) == -1)
+		return -1;
+	list[0] = s->client_cands.v;
+	n[0] = s->client_cands.n;
+	list[1] = s->from_cands.v;
+	n[1] = s->from_cands.n;
+	list[2] = s->to_cands.v;
+	n[2] = s->to_cands.n;
+	list[3] = rule_index_always(rs->index, &n[3]);
+	for (;;) {
+		next = UINT32_MAX;
+		for (k = 0; k < 4; k++)
+			if (pos[k] < n[k] && list[k][pos[k]] < next)
+				next = list[k][pos[k]];
+		if (next == UINT32_MAX)
+			return 0;
+		for (k = 0; k < 4; k++)
+			while (pos[k] < n[k] && list[k][pos[k]] == next)
+				pos[k]++;
+		if (next == last)
+			continue;
+		last = next;
+		if (try_rule(e, rs, &rs->rules[next], from, to, v))
+			return 1;
+	}
+}
+
 /* rule_decide - the first line that decides for this recipient */
 enum rule_verdict_kind
 rule_decide(const struct ruleset *rs, struct rule_session *s,
@@ -774,11 +900,8 @@ rule_decide(const struct ruleset *rs, struct rule_session *s,
 {
 	struct eval e;
 	struct reply_vars vars;
-	const struct rule *r;
-	char trace[RULE_REASON_MAX + 64];
-	enum match m, fm;
 	size_t i;
-	int k;
+	int r = -1;
 
 	memset(v, 0, sizeof(*v));
 	memset(&e, 0, sizeof(e));
@@ -798,64 +921,14 @@ rule_decide(const struct ruleset *rs, struct rule_session *s,
 	}
 	e.addr[FIELD_FROM] = e.from_buf;
 	e.addr[FIELD_TO] = e.to_buf;
-	for (i = 0; i < rs->nrules; i++) {
-		r = &rs->rules[i];
-		e.value[0] = '\0';
-		m = M_YES;
-		for (k = 0; k < FIELD_COUNT; k++) {
-			const struct field *f = &r->field[r->order[k]];
-
-			if (f->is_all)
-				continue;
-			e.field = r->order[k];
-			fm = list_match(&e, f, 0, 1);
-			if (fm == M_NO) {
-				m = M_NO;
-				break;
-			}
-			if (fm == M_TEMP)
-				m = M_TEMP;
-		}
-		if (s->trace != NULL) {
-			if (m == M_NO)
-				snprintf(trace, sizeof(trace), "no match (%s)",
-				    field_label(e.field));
-			else if (m == M_TEMP)
-				snprintf(trace, sizeof(trace), "tempfail (%s)",
-				    e.reason);
-			else
-				snprintf(trace, sizeof(trace), "match, %s",
-				    rule_action_name(r->action));
-			s->trace(s->trace_arg, r->line, r->text, trace);
-		}
-		if (m == M_NO)
-			continue;
-		if (r->action == RULE_DEBUG) {
-			if (m == M_YES)
-				log_debug_match(s, r, from, to);
-			e.reason[0] = '\0';
-			continue;
-		}
-		v->line = r->line;
-		if (m == M_TEMP) {
-			v->kind = RULE_TEMPFAIL;
-			snprintf(v->reply, sizeof(v->reply), "%s",
-			    TEMPFAIL_REPLY);
-			snprintf(v->reason, sizeof(v->reason), "%s", e.reason);
-			return v->kind;
-		}
-		v->kind = RULE_MATCHED;
-		v->action = r->action;
-		snprintf(v->value, sizeof(v->value), "%s", e.value);
-		vars_for(s, from, to, e.value, &vars);
-		if (r->parts != NULL)
-			reply_expand(r->parts, r->nparts, &vars, v->reply,
-			    sizeof(v->reply));
-		else if (r->action != RULE_ALLOW)
-			reply_expand(rs->default_parts, rs->default_nparts,
-			    &vars, v->reply, sizeof(v->reply));
+	/* A trace shows every line, so it scans them all. */
+	if (rs->index != NULL && s->trace == NULL)
+		r = indexed_scan(&e, rs, from, to, v);
+	for (i = 0; r == -1 && i < rs->nrules; i++)
+		if (try_rule(&e, rs, &rs->rules[i], from, to, v))
+			r = 1;
+	if (r == 1)
 		return v->kind;
-	}
 	v->kind = RULE_DEFAULT;
 	v->action = rs->opts.default_action;
 	if (v->action != RULE_ALLOW) {

@@ -9,6 +9,7 @@
 #define GK_RULE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules.h"
 #include "lookup.h"
@@ -118,7 +119,16 @@ struct table_ref {
 	char *path;
 };
 
+/* A growing list of rule numbers (indices into rs->rules). */
+struct rule_cands {
+	uint32_t *v;
+	size_t n, alloc;
+};
+
+struct rule_index;
+
 struct ruleset {
+	struct rule_index *index;	/* NULL: scan every line */
 	char *path;
 	struct rule *rules;
 	size_t nrules;
@@ -152,6 +162,15 @@ int reply_compile(const char *text, struct reply_part **parts,
     size_t *nparts, char *err, size_t errsize);
 void reply_expand(const struct reply_part *parts, size_t nparts,
     const struct reply_vars *vars, char *out, size_t size);
+
+/* rule_index.c */
+struct rule_index *rule_index_build(const struct ruleset *rs);
+void rule_index_free(struct rule_index *ix);
+int rule_index_client(const struct rule_index *ix, const struct net_addr *addr,
+    struct rule_cands *out);
+int rule_index_address(const struct rule_index *ix, enum field_id f,
+    const char *addr, size_t len, struct rule_cands *out);
+const uint32_t *rule_index_always(const struct rule_index *ix, size_t *n);
 
 /* rule_parse.c */
 void token_free(struct token *t);

@@ -946,6 +946,7 @@ ruleset_free(struct ruleset *rs)
 
 	if (rs == NULL)
 		return;
+	rule_index_free(rs->index);
 	for (i = 0; i < rs->nrules; i++)
 		rule_free(&rs->rules[i]);
 	free(rs->rules);
@@ -1026,6 +1027,11 @@ ruleset_load_buffer(const char *name, const char *buf, size_t len,
 	if (p.errors > 0) {
 		ruleset_free(rs);
 		errno = EINVAL;
+		return NULL;
+	}
+	if (!rs->opts.no_index && (rs->index = rule_index_build(rs)) == NULL) {
+		ruleset_free(rs);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return rs;

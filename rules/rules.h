@@ -52,6 +52,7 @@ struct rule_options {
 	enum rule_action default_action;	/* at end of file; RULE_ALLOW */
 	const char *default_reply;	/* NULL: the original default reply */
 	unsigned long regex_match_limit;	/* 0: 100000 */
+	int no_index;			/* 1: try every line (tests, bench) */
 	rule_error_fn *error_fn;	/* NULL: log_warnx() */
 	void *error_arg;
 };
