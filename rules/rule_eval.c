@@ -441,6 +441,27 @@ nsmx_match(struct eval *e, const struct token *t, const char *domain,
 	return result;
 }
 
+/*
+ * table_open - open a table, under opts.table_root if one is set (rulecheck
+ * on the host reading the paths a jailed smtpd uses)
+ */
+static void *
+table_open(const struct ruleset *rs, const struct table_ref *ref, char *err,
+    size_t errsize)
+{
+	char path[4096];
+	const char *root = rs->opts.table_root;
+
+	if (root == NULL || root[0] == '\0')
+		return ref->ops->open(ref->path, err, errsize);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root,
+	    ref->path[0] == '/' ? ref->path + 1 : ref->path) >= sizeof(path)) {
+		snprintf(err, errsize, "path too long under %s", root);
+		return NULL;
+	}
+	return ref->ops->open(path, err, errsize);
+}
+
 struct key_search {
 	struct eval *e;
 	struct table_state *ts;
@@ -487,7 +508,7 @@ table_match(struct eval *e, const struct token *t, int keep_value)
 	}
 	if (!ts->tried) {
 		ts->tried = 1;
-		ts->handle = ref->ops->open(ref->path, ts->error,
+		ts->handle = table_open(s->rs, ref, ts->error,
 		    sizeof(ts->error));
 	}
 	if (ts->handle == NULL)
@@ -949,8 +970,7 @@ ruleset_check_tables(const struct ruleset *rs)
 	void *h;
 
 	for (i = 0; i < rs->ntables; i++) {
-		h = rs->tables[i].ops->open(rs->tables[i].path, err,
-		    sizeof(err));
+		h = table_open(rs, &rs->tables[i], err, sizeof(err));
 		if (h == NULL) {
 			failures++;
 			if (rs->opts.error_fn != NULL)

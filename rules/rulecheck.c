@@ -19,10 +19,10 @@
 #include "rule_regex.h"
 
 #define USAGE \
-"usage: rulecheck [-v] [-c rules] [-d allow|noto|deny] [-s servers]\n" \
+"usage: rulecheck [-v] [-c rules] [-j jail] [-d allow|noto|deny] [-s servers]\n" \
 "                 [-T query_ms] [-B budget_ms] -i ip [-h name | -R]\n" \
 "                 [-u ident] [-H helo] [-f from] [-t to] [-z dnsfacts]\n" \
-"       rulecheck -n [-c rules]\n" \
+"       rulecheck -n [-c rules] [-j jail]\n" \
 "       rulecheck -b [-c rules] [-d action] [-s servers] [-z dnsfacts]\n" \
 "       rulecheck -V\n"
 
@@ -409,7 +409,7 @@ main(int argc, char **argv)
 	/* The engine's own log lines (debug rules) are printed with the
 	   decision they belong to. */
 	log_open("rulecheck", LOG_SINK_MEMORY, 0);
-	while ((ch = getopt(argc, argv, "bc:d:f:h:H:i:nRs:t:T:u:B:vVz:")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:d:f:h:H:i:j:nRs:t:T:u:B:vVz:")) != -1) {
 		switch (ch) {
 		case 'b': is_batch = 1; break;
 		case 'c': o.rules = optarg; break;
@@ -418,6 +418,7 @@ main(int argc, char **argv)
 		case 'h': c.name = optarg; break;
 		case 'H': c.helo = optarg; break;
 		case 'i': c.ip = optarg; break;
+		case 'j': o.ropts.table_root = optarg; break;
 		case 'n': lint = 1; break;
 		case 'R': c.resolve = 1; break;
 		case 's': o.dns.servers = optarg; break;

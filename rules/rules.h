@@ -53,6 +53,8 @@ struct rule_options {
 	const char *default_reply;	/* NULL: the original default reply */
 	unsigned long regex_match_limit;	/* 0: 100000 */
 	int no_index;			/* 1: try every line (tests, bench) */
+	const char *table_root;		/* open table paths under this
+					   directory (a jail seen from outside) */
 	rule_error_fn *error_fn;	/* NULL: log_warnx() */
 	void *error_arg;
 };

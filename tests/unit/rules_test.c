@@ -214,6 +214,40 @@ test_syntax(void)
 	ruleset_free(rs);
 }
 
+/* test_tokens - slashes in paths, colons and brackets in regexes */
+static void
+test_tokens(void)
+{
+	struct ruleset *rs;
+
+	rs = load("deny:ALL:/^[^:]+:x@/ /[[]/:ALL:550 regex with : and [\n"
+	    "noto:ALL:ALL:/a{1,3}@b/:550 comma inside a regex\n"
+	    "deny:ALL:ALL@NS=/^ns[0-9]\\.example$/:ALL:550 regex after NS=\n");
+	ok(rs != NULL, "regexes may hold ':', '[' and ','");
+	is_str(errors, "", "no errors");
+	if (rs != NULL) {
+		is_str(decide(rs, "192.0.2.1", NULL, NULL, "<ab:x@c>", "<d@e>"),
+		    "1 deny 550 regex with : and [", "colon inside a regex");
+		is_str(decide(rs, "192.0.2.1", NULL, NULL, "<a[b@c>", "<d@e>"),
+		    "1 deny 550 regex with : and [", "bracket inside a regex");
+		is_str(decide(rs, "192.0.2.1", NULL, NULL, "<x@y>", "<aa@b>"),
+		    "2 noto 550 comma inside a regex", "a{1,3} is one token");
+		ruleset_free(rs);
+	}
+	rs = load("deny:CDB=/dbs/cbl.cdb:ALL:ALL\n"
+	    "deny:ALL:HASH=/dbs/x.db:ALL\n");
+	ok(rs != NULL, "CDB=/path and HASH=/path are paths, not regexes: %s",
+	    errors);
+	ruleset_free(rs);
+	rs = load("deny:IPBLOCK=/dbs/x:ALL:ALL\n"
+	    "deny:VALIDUSERS=/dbs/u:ALL:ALL\n");
+	ok(strstr(errors, "1: IPBLOCK= is not available") != NULL,
+	    "IPBLOCK= with a path gets its own message");
+	ok(strstr(errors, "2: VALIDUSERS= looks up envelope addresses") != NULL,
+	    "VALIDUSERS= in the source field gets its own message");
+	ruleset_free(rs);
+}
+
 /* test_ident - user@host tokens and USER */
 static void
 test_ident(void)
@@ -236,6 +270,12 @@ test_ident(void)
 	    "2 allow", "root@ALL");
 	is_str(decide(rs, "192.0.2.1", NULL, NULL, "<a@b>", "<x@y>"),
 	    "default allow", "no ident: KNOWN@ does not match");
+	ruleset_free(rs);
+	rs = load("deny:ALL:ALL:ALL:550 %U\n");
+	if (rs != NULL)
+		is_str(decide(rs, "192.0.2.1", NULL, "evil)(user@x", "<a@b>",
+		    "<x@y>"), "1 deny 550 evil??user?x", "a hostile ident answer "
+		    "cannot forge user@host(ip)");
 	ruleset_free(rs);
 }
 
@@ -453,6 +493,23 @@ test_tables(void)
 	ok(ruleset_check_tables(rs) == 1, "rulecheck -n sees the missing table");
 	ruleset_free(rs);
 
+	{
+		struct rule_options o;
+
+		memset(&o, 0, sizeof(o));
+		o.table_root = dir;
+		o.error_fn = collect;
+		const char *jr = "deny:CDB=/cbl.cdb:ALL:ALL:550 %V\n";
+
+		rs = ruleset_load_buffer("jail.rules", jr, strlen(jr), &o);
+		ok(rs != NULL, "a rule naming /cbl.cdb inside a jail");
+		if (rs != NULL) {
+			is_str(decide(rs, "198.51.100.7", NULL, NULL, "<a@b>",
+			    "<c@d>"), "1 deny 550 listed in cbl", "is read under "
+			    "table_root (rulecheck -j)");
+			ruleset_free(rs);
+		}
+	}
 	snprintf(rules, sizeof(rules),
 	    "deny:CDB=%s/bad.cdb:ALL:ALL:550 never\n", dir);
 	rs = load(rules);
@@ -673,6 +730,7 @@ main(void)
 	test_seed_examples();
 	test_errors();
 	test_syntax();
+	test_tokens();
 	test_ident();
 	test_glob_cost();
 	test_dns();
