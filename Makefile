@@ -9,6 +9,7 @@ DESTDIR	?=
 SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
+CGIDIR	?= $(PREFIX)/lib/cgi-bin
 
 CC	?= cc
 PYTHON	?= /usr/bin/python3
@@ -35,9 +36,26 @@ LDLIBS	:= -lpcre2-8 -ldb -lcdb $(OWFAT_A) -ldl
 # NAME_LIBS, in order. Every other .c file of a directory goes into that
 # directory's archive: lib/ -> libgk.a, rules/ -> librules.a,
 # smtpd/ -> libsmtpd.a, smtpfwdd/ -> libfwd.a, dbs/ -> libdbs.a.
-PROGRAMS  := rulecheck
+PROGRAMS  := rulecheck smtpd
 rulecheck_MAIN := rules/rulecheck.c
 rulecheck_LIBS := rules gk
+smtpd_MAIN := smtpd/smtpd.c
+smtpd_LIBS := smtpd rules gk
+PROGRAMS  += gkdb-build gkdb-query
+gkdb-build_MAIN := dbs/gkdb-build.c
+gkdb-build_LIBS := dbs rules gk
+gkdb-query_MAIN := dbs/gkdb-query.c
+gkdb-query_LIBS := dbs rules gk
+PROGRAMS  += smtpfwdd
+smtpfwdd_MAIN := smtpfwdd/smtpfwdd.c
+smtpfwdd_LIBS := fwd gk
+PROGRAMS  += logscan
+logscan_MAIN := dbs/logscan.c
+logscan_LIBS := dbs rules gk
+# The log tools and the block-list cron job (POSIX sh, beside logscan in
+# SBINDIR), and the self-service unblock CGI.
+SCRIPTS   := maildenied grepruleip grepruledomain mailblock-update
+CGIS      := mailblock
 
 ARCHIVES  := gk rules smtpd fwd dbs
 gk_DIR	  := lib
@@ -60,6 +78,7 @@ FUZZERS	  := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 .PHONY: all check check-unit check-golden check-integration lint fuzz \
 	fuzz-quick bench install clean deps
 all: rel
+.SECONDEXPANSION:
 
 $(OWFAT_A) $(OWFAT_H):
 	@echo "libowfat is not unpacked in $(DEPS): run scripts/install-deps (as root)" >&2
@@ -77,12 +96,15 @@ $(B)/$(1)/bin/$(2): $(B)/$(1)/$$($(2)_MAIN:.c=.o) $$(foreach a,$$($(2)_LIBS),$(B
 endef
 rel_LDFLAGS :=
 asan_LDFLAGS := $(ASAN_LDFLAGS)
+rel_CC	:= $(CC)
+asan_CC	:= $(CC)
+fuzz_CC	:= clang
 # variant NAME CFLAGS LDFLAGS: objects, archives, programs, unit tests
 define variant
 $(1)_TEST_A := $$(foreach a,$$(TEST_LIBS),$(B)/$(1)/lib$$(a).a)
 $(B)/$(1)/%.o: %.c $$(OWFAT_H) | $(B)/$(1)/.dirs
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) $(2) -MMD -MP -c -o $$@ $$<
+	$$($(1)_CC) $$(CPPFLAGS) $(2) -MMD -MP -c -o $$@ $$<
 $(B)/$(1)/.dirs:
 	@mkdir -p $(B)/$(1)/bin $(B)/$(1)/tests/unit $(B)/$(1)/bench
 	@touch $$@
@@ -92,12 +114,29 @@ $(B)/$(1)/tests/unit/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/tests/t.o $$($(1)_TES
 	$$(CC) $(3) -o $$@ $$< $(B)/$(1)/tests/t.o $$($(1)_TEST_A) $$(LDLIBS)
 $(B)/$(1)/bench/%: $(B)/$(1)/bench/%.o $$($(1)_TEST_A) $$(OWFAT_A)
 	$$(CC) $(3) -o $$@ $$< $$($(1)_TEST_A) $$(LDLIBS)
-$(1): $$(addprefix $(B)/$(1)/bin/,$$(PROGRAMS)) $$(addprefix $(B)/$(1)/tests/unit/,$$(UNITS))
+$(1)-all: $$(addprefix $(B)/$(1)/bin/,$$(PROGRAMS)) $$(addprefix $(B)/$(1)/tests/unit/,$$(UNITS))
 -include $$(shell find $(B)/$(1) -name '*.d' 2>/dev/null)
 endef
 $(eval $(call variant,rel,$(REL_CFLAGS),))
 $(eval $(call variant,asan,$(ASAN_CFLAGS),$(ASAN_LDFLAGS)))
-.PHONY: rel asan
+# Fuzzing with libFuzzer: the archives are built by clang with coverage
+# (fuzzer-no-link) in $(B)/fuzz; each fuzzer links only the archives it
+# names (NAME_LIBS, default all), so an unrelated directory's state never
+# breaks it. `make fuzz` runs each target FUZZ_SECONDS.
+FUZZ_CFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=fuzzer-no-link,address,undefined \
+	       -fno-sanitize-recover=all -Wno-unused-parameter
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+$(eval $(call variant,fuzz,$(FUZZ_CFLAGS),$(FUZZ_LDFLAGS)))
+rules_fuzz_LIBS := rules gk
+session_fuzz_LIBS := smtpd rules gk
+ipblock_load_fuzz_LIBS := rules gk
+ipblock_line_fuzz_LIBS := dbs rules gk
+sanitize_fuzz_LIBS := fwd gk
+$(B)/fuzz/bin/%_fuzz: $(B)/fuzz/tests/fuzz/%_fuzz.o $$(foreach a,$$(or $$($$*_fuzz_LIBS),$$(TEST_LIBS)),$(B)/fuzz/lib$$(a).a) $(OWFAT_A)
+	clang $(FUZZ_LDFLAGS) -o $@ $< $(foreach a,$(or $($*_fuzz_LIBS),$(TEST_LIBS)),$(B)/fuzz/lib$(a).a) $(LDLIBS)
+rel: rel-all
+asan: asan-all
+.PHONY: rel asan rel-all asan-all
 .SECONDARY:
 
 check: rel asan
@@ -106,25 +145,36 @@ check: rel asan
 lint:
 	@sh tests/lint
 
-# Fuzzing with libFuzzer (clang): `make fuzz` runs each target FUZZ_SECONDS.
-FUZZ_CFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined \
-	       -fno-sanitize-recover=all -Wno-unused-parameter
-$(B)/fuzz/%: tests/fuzz/%.c $(ALL_LIB_SRC) $(OWFAT_A)
-	@mkdir -p $(B)/fuzz
-	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(ALL_LIB_SRC) $(LDLIBS)
-fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
+fuzz: $(addprefix $(B)/fuzz/bin/,$(FUZZERS))
 	@for f in $(FUZZERS); do \
 		sh tests/fuzz/run $$f $(FUZZ_SECONDS) || exit 1; \
 	done
 fuzz-quick:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
-bench: $(addprefix $(B)/rel/bench/,$(BENCHES)) rel
+bench: $(addprefix $(B)/rel/bench/,$(BENCHES)) $(B)/rel/bench/smtpd_bench_floor rel
 	@for b in $(BENCHES); do ./$(B)/rel/bench/$$b || exit 1; done
+	$(PYTHON) bench/smtpd_bench.py -B $(B)
+# smtpd_bench.py's reference server: a program on its own, no archives.
+$(B)/rel/bench/smtpd_bench_floor: bench/smtpd_bench_floor.c | $(B)/rel/.dirs
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -o $@ $<
+
+# run: the whole product in the foreground (README): smtpd on
+# 127.0.0.1:$(RUN_PORT) with smtpfwdd/run/example.rules, smtpfwdd
+# delivering into $(RUN_DIR)/Maildir. Ctrl-C stops both.
+RUN_PORT ?= 2525
+RUN_DIR	 ?= $(B)/run
+.PHONY: run
+run: rel
+	@$(PYTHON) smtpfwdd/run/run-local --build $(B)/rel --dir $(RUN_DIR) \
+		--port $(RUN_PORT)
 
 install: rel
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGRAMS); do install -m 0755 $(B)/rel/bin/$$p $(DESTDIR)$(SBINDIR)/$$p; done
+	for s in $(SCRIPTS); do install -m 0755 scripts/$$s $(DESTDIR)$(SBINDIR)/$$s; done
+	install -d $(DESTDIR)$(CGIDIR)
+	for c in $(CGIS); do install -m 0755 scripts/$$c $(DESTDIR)$(CGIDIR)/$$c; done
 	for m in docs/*.5; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/; done; true
 	for m in docs/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/; done; true
 

@@ -118,14 +118,14 @@ net_prefix_parse(const char *text, size_t len, struct net_prefix *prefix,
 	}
 	if (len - alen - 1 > 1 && text[alen + 1] == '0')
 		return -1;	/* "/08" */
-	if (plen > bits)
-		return -1;
-	/* An IPv4-mapped IPv6 prefix was given in IPv6 terms. */
+	/* An IPv4-mapped IPv6 prefix is given in IPv6 terms (96..128). */
 	if (prefix->addr.family == NET_V4 && memchr(text, ':', alen) != NULL) {
-		if (plen < 96)
+		if (plen < 96 || plen > 128)
 			return -1;
 		plen -= 96;
 	}
+	if (plen > bits)
+		return -1;
 	prefix->len = plen;
 	for (b = plen; b < addr_bits(&prefix->addr); b++) {
 		uint8_t mask = (uint8_t)(0x80 >> (b % 8));

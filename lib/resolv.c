@@ -249,6 +249,59 @@ fail:
 	return NULL;
 }
 
+/* resolv_servers_text - the configured server list, as text */
+int
+resolv_servers_text(char *buf, size_t size)
+{
+	char servers[RESOLV_SERVERS_MAX * 16];
+	char text[NET_ADDR_TEXT];
+	struct net_addr addr;
+	size_t i, len, used = 0;
+
+	if (size == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	buf[0] = '\0';
+	memset(servers, 0, sizeof(servers));
+	if (dns_resolvconfip(servers) == -1) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	for (i = 0; i < RESOLV_SERVERS_MAX; i++) {
+		const char *slot = servers + 16 * i;
+
+		if (memcmp(slot, ip6_any, 16) == 0)
+			continue;	/* an empty slot */
+		memset(&addr, 0, sizeof(addr));
+		if (memcmp(slot, v4mapped_prefix, 12) == 0) {
+			addr.family = NET_V4;
+			memcpy(addr.bytes, slot + 12, 4);
+		} else {
+			addr.family = NET_V6;
+			memcpy(addr.bytes, slot, 16);
+		}
+		net_addr_format(&addr, text);
+		len = strlen(text);
+		if (used + len + (used > 0) + 1 > size) {
+			buf[0] = '\0';
+			errno = ENOSPC;
+			return -1;
+		}
+		if (used > 0)
+			buf[used++] = ' ';
+		memcpy(buf + used, text, len);
+		used += len;
+		buf[used] = '\0';
+	}
+	if (used == 0) {
+		errno = EIO;	/* libowfat always yields one; be safe */
+		return -1;
+	}
+	return 0;
+}
+
 /* resolv_free - release every answer and the resolver */
 void
 resolv_free(struct resolv *r)

@@ -97,6 +97,21 @@ struct resolv;
  */
 struct resolv *resolv_new(const struct resolv_conf *conf);
 
+/* Room for resolv_servers_text(): 16 addresses of up to 45 bytes,
+   a blank after each, and the NUL. */
+#define RESOLV_SERVERS_TEXT	(16 * (NET_ADDR_TEXT) + 1)
+
+/*
+ * resolv_servers_text - the servers resolv_new() would use with
+ * servers == NULL ($DNSCACHEIP, else /etc/resolv.conf, as libowfat reads
+ * them) as text for resolv_conf.servers: addresses separated by one
+ * blank. For a process that creates its resolvers after chroot (smtpd's
+ * daemon mode): read the list once before, hand the text to every
+ * later resolv_new(). Returns 0, or -1 with errno (EIO: the list cannot
+ * be read; ENOSPC: size is too small; RESOLV_SERVERS_TEXT always fits).
+ */
+int resolv_servers_text(char *buf, size_t size);
+
 /* resolv_free - release the resolver and every answer (NULL is allowed) */
 void resolv_free(struct resolv *r);
 

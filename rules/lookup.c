@@ -7,6 +7,7 @@
 static const struct lookup_ops *const registry[] = {
 	&lookup_cdb_ops,
 	&lookup_db_ops,
+	&lookup_ipblock_ops,
 	NULL
 };
 

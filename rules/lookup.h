@@ -54,5 +54,6 @@ const struct lookup_ops *const *lookup_ops_all(void);
 
 extern const struct lookup_ops lookup_cdb_ops;
 extern const struct lookup_ops lookup_db_ops;
+extern const struct lookup_ops lookup_ipblock_ops;
 
 #endif

@@ -16,6 +16,15 @@
 
 #define KEY_MAX	1024
 
+/* quiet - Berkeley DB's error callback: say nothing on stderr */
+static void
+quiet(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	(void)msg;
+}
+
 /* table_open - open a Berkeley DB file read-only */
 static void *
 table_open(const char *path, char *err, size_t errsize)
@@ -28,6 +37,8 @@ table_open(const char *path, char *err, size_t errsize)
 		    db_strerror(r));
 		return NULL;
 	}
+	/* The library's own messages go nowhere: errors are returned. */
+	db->set_errcall(db, quiet);
 	r = db->open(db, NULL, path, NULL, DB_UNKNOWN, DB_RDONLY, 0);
 	if (r != 0) {
 		snprintf(err, errsize, "cannot open Berkeley DB file %s: %s",

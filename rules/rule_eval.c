@@ -74,6 +74,9 @@ struct eval {
 	char to_buf[RULE_ADDR_MAX + 1];
 };
 
+static enum match table_addr_match(struct eval *, const struct token *,
+    const struct net_addr *, int);
+
 /* tempfail - note why a match failed temporarily (first reason wins) */
 static enum match
 tempfail(struct eval *e, const char *fmt, ...)
@@ -343,7 +346,8 @@ host_match(struct eval *e, const struct token *pat, const char *host,
 	enum match m, result = M_NO;
 	size_t i, j;
 
-	if (pat->kind != TOK_PREFIX && pat->kind != TOK_RBL) {
+	if (pat->kind != TOK_PREFIX && pat->kind != TOK_RBL &&
+	    pat->kind != TOK_TABLE) {
 		m = match_text(e, pat, host, strlen(host));
 		if (m == M_YES || pat->kind != TOK_GLOB ||
 		    !pat->glob.looks_numeric)
@@ -368,6 +372,10 @@ host_match(struct eval *e, const struct token *pat, const char *host,
 				break;
 			case TOK_RBL:
 				m = dnsbl(e, &a->addrs[j], pat->zone,
+				    keep_value);
+				break;
+			case TOK_TABLE:
+				m = table_addr_match(e, pat, &a->addrs[j],
 				    keep_value);
 				break;
 			default:
@@ -486,7 +494,64 @@ key_try(void *arg, const char *key, size_t len)
 	return ks->result != LK_NOTFOUND;
 }
 
-/* table_match - CDB=, HASH=, VALIDUSERS= for the current field */
+/* table_handle - the session's open handle of a table, or NULL (tempfail) */
+static void *
+table_handle(struct eval *e, const struct token *t)
+{
+	struct rule_session *s = e->s;
+	struct table_state *ts = &s->tables[t->table];
+
+	if (!ts->tried) {
+		ts->tried = 1;
+		ts->handle = table_open(s->rs, &s->rs->tables[t->table],
+		    ts->error, sizeof(ts->error));
+	}
+	if (ts->handle == NULL)
+		tempfail(e, "%s", ts->error);
+	return ts->handle;
+}
+
+/* addr_try - look an address up in an address table (IPBLOCK=) */
+static enum lookup_result
+addr_try(struct key_search *ks, const struct net_addr *addr)
+{
+	char err[LOOKUP_ERR_MAX];
+
+	err[0] = '\0';
+	ks->result = ks->ref->ops->find_addr(ks->ts->handle, addr, ks->value,
+	    sizeof(ks->value), err, sizeof(err));
+	if (ks->result == LK_TEMPFAIL)
+		tempfail(ks->e, "%s lookup in %s failed: %s", ks->ref->ops->name,
+		    ks->ref->path, err);
+	return ks->result;
+}
+
+/* table_addr_match - an address table against one address (NS=IPBLOCK=) */
+static enum match
+table_addr_match(struct eval *e, const struct token *t,
+    const struct net_addr *addr, int keep_value)
+{
+	struct key_search ks;
+
+	if (table_handle(e, t) == NULL)
+		return M_TEMP;
+	memset(&ks, 0, sizeof(ks));
+	ks.e = e;
+	ks.ts = &e->s->tables[t->table];
+	ks.ref = &e->s->rs->tables[t->table];
+	switch (addr_try(&ks, addr)) {
+	case LK_FOUND:
+		if (keep_value)
+			snprintf(e->value, sizeof(e->value), "%s", ks.value);
+		return M_YES;
+	case LK_NOTFOUND:
+		return M_NO;
+	default:
+		return M_TEMP;
+	}
+}
+
+/* table_match - CDB=, HASH=, VALIDUSERS=, IPBLOCK= for the current field */
 static enum match
 table_match(struct eval *e, const struct token *t, int keep_value)
 {
@@ -506,19 +571,16 @@ table_match(struct eval *e, const struct token *t, int keep_value)
 			    ts->cache[e->field].value);
 		return m;
 	}
-	if (!ts->tried) {
-		ts->tried = 1;
-		ts->handle = table_open(s->rs, ref, ts->error,
-		    sizeof(ts->error));
-	}
-	if (ts->handle == NULL)
-		return tempfail(e, "%s", ts->error);
+	if (table_handle(e, t) == NULL)
+		return M_TEMP;
 	memset(&ks, 0, sizeof(ks));
 	ks.e = e;
 	ks.ts = ts;
 	ks.ref = ref;
 	ks.result = LK_NOTFOUND;
-	if (e->field == FIELD_SOURCE) {
+	if (ref->kind == TABLE_IPBLOCK)
+		(void)addr_try(&ks, &s->client.addr);
+	else if (e->field == FIELD_SOURCE) {
 		if (rule_keys_client(&s->client.addr, NULL, key_try, &ks) == 0) {
 			enum fact_state ns = session_name(s);
 
@@ -723,40 +785,6 @@ list_match(struct eval *e, const struct field *f, size_t start, int positive)
 	return M_TEMP;
 }
 
-/* strip_address - the address without <> and blanks, lower case */
-static int
-strip_address(const char *in, char *out, size_t size, size_t *len)
-{
-	size_t n, i;
-
-	if (in == NULL)
-		in = "";
-	while (isblank((unsigned char)*in))
-		in++;
-	n = strlen(in);
-	while (n > 0 && isblank((unsigned char)in[n - 1]))
-		n--;
-	if (n > 0 && in[0] == '<') {
-		in++;
-		n--;
-		while (n > 0 && isblank((unsigned char)*in)) {
-			in++;
-			n--;
-		}
-		if (n > 0 && in[n - 1] == '>')
-			n--;
-		while (n > 0 && isblank((unsigned char)in[n - 1]))
-			n--;
-	}
-	if (n >= size)
-		return -1;
-	for (i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[n] = '\0';
-	*len = n;
-	return 0;
-}
-
 /* vars_for - the values of the % escapes */
 static void
 vars_for(struct rule_session *s, const char *from, const char *to,
@@ -932,8 +960,8 @@ rule_decide(const struct ruleset *rs, struct rule_session *s,
 		s->gen++;	/* 1 marks the session-long source cache */
 	if (s->dns != NULL)
 		resolv_budget_start(s->dns);
-	if (strip_address(from, e.from_buf, sizeof(e.from_buf),
-	    &e.len[FIELD_FROM]) == -1 || strip_address(to, e.to_buf,
+	if (rule_strip_address(from, e.from_buf, sizeof(e.from_buf),
+	    &e.len[FIELD_FROM]) == -1 || rule_strip_address(to, e.to_buf,
 	    sizeof(e.to_buf), &e.len[FIELD_TO]) == -1) {
 		v->kind = RULE_TEMPFAIL;
 		snprintf(v->reply, sizeof(v->reply), "%s", TEMPFAIL_REPLY);

@@ -48,7 +48,7 @@ enum tok_kind {
 	TOK_IDENT,		/* source: user@hostpat */
 	TOK_AT,			/* address: local@domain */
 	TOK_USER,		/* local part: the ident user */
-	TOK_TABLE		/* CDB=, HASH=, VALIDUSERS= */
+	TOK_TABLE		/* CDB=, HASH=, VALIDUSERS=, IPBLOCK= */
 };
 
 struct token {
@@ -110,7 +110,8 @@ struct rule {
 enum table_kind {
 	TABLE_CDB,
 	TABLE_HASH,
-	TABLE_VALIDUSERS
+	TABLE_VALIDUSERS,
+	TABLE_IPBLOCK		/* address backend: find_addr */
 };
 
 struct table_ref {
@@ -151,6 +152,9 @@ typedef int key_fn(void *arg, const char *key, size_t len);
 int rule_keys_client(const struct net_addr *addr, const char *name,
     key_fn *fn, void *arg);
 int rule_keys_name(const char *name, key_fn *fn, void *arg);
+/* rule_strip_address - the path without blanks and <>, lower case, into
+   out (size bytes); the null sender becomes "". -1 if it does not fit */
+int rule_strip_address(const char *in, char *out, size_t size, size_t *len);
 int rule_keys_address(const char *addr, size_t len, int full_only,
     key_fn *fn, void *arg);
 

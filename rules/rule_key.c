@@ -9,6 +9,7 @@
  * the same order; change both together.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,4 +105,38 @@ rule_keys_address(const char *addr, size_t len, int full_only, key_fn *fn,
 		p++;
 	}
 	return fn(arg, addr, (size_t)(at - addr) + 1);
+}
+
+/* rule_strip_address - an envelope path as the keys and patterns see it */
+int
+rule_strip_address(const char *in, char *out, size_t size, size_t *len)
+{
+	size_t n, i;
+
+	if (in == NULL)
+		in = "";
+	while (isblank((unsigned char)*in))
+		in++;
+	n = strlen(in);
+	while (n > 0 && isblank((unsigned char)in[n - 1]))
+		n--;
+	if (n > 0 && in[0] == '<') {
+		in++;
+		n--;
+		while (n > 0 && isblank((unsigned char)*in)) {
+			in++;
+			n--;
+		}
+		if (n > 0 && in[n - 1] == '>')
+			n--;
+		while (n > 0 && isblank((unsigned char)in[n - 1]))
+			n--;
+	}
+	if (n >= size)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[n] = '\0';
+	*len = n;
+	return 0;
 }

@@ -295,6 +295,14 @@ table_index(struct parser *p, enum table_kind kind, const char *path,
 	case TABLE_VALIDUSERS:
 		n->ops = lookup_ops_for_path(n->path);
 		break;
+	case TABLE_IPBLOCK:
+		n->ops = lookup_ops_by_name("IPBLOCK");
+		break;
+	}
+	if (n->ops == NULL) {
+		free(n->path);
+		perror_line(p, "IPBLOCK= is not available in this build");
+		return -1;
 	}
 	*index = (unsigned int)rs->ntables++;
 	return 0;
@@ -312,6 +320,7 @@ compile_table(struct parser *p, struct token *t, const char *s, size_t len,
 		{ "CDB=", TABLE_CDB },
 		{ "HASH=", TABLE_HASH },
 		{ "VALIDUSERS=", TABLE_VALIDUSERS },
+		{ "IPBLOCK=", TABLE_IPBLOCK },
 	};
 	size_t i, n;
 
@@ -326,6 +335,14 @@ compile_table(struct parser *p, struct token *t, const char *s, size_t len,
 		if (kinds[i].kind == TABLE_VALIDUSERS && field == FIELD_SOURCE) {
 			perror_line(p, "VALIDUSERS= looks up envelope addresses; "
 			    "it cannot be used in the source field");
+			return -1;
+		}
+		if (kinds[i].kind == TABLE_IPBLOCK && field != FIELD_SOURCE) {
+			perror_line(p, "IPBLOCK= looks up IP addresses; for the "
+			    "name servers and mail exchangers of an address's "
+			    "domain write NS=IPBLOCK=%.*s or MX=IPBLOCK=%.*s",
+			    (int)(len - n > 80 ? 80 : len - n), s + n,
+			    (int)(len - n > 80 ? 80 : len - n), s + n);
 			return -1;
 		}
 		t->kind = TOK_TABLE;
@@ -358,6 +375,8 @@ compile_hostpat(struct parser *p, struct token *t, const char *s, size_t len)
 	}
 	if (has_prefix(s, len, "RBL."))
 		return compile_rbl(p, t, s, len);
+	if (has_prefix(s, len, "IPBLOCK="))
+		return compile_table(p, t, s, len, FIELD_SOURCE);
 	if (is_regex(s, len))
 		return compile_regex(p, t, s, len);
 	if ((r = compile_prefix(p, t, s, len)) <= 0)
@@ -391,7 +410,7 @@ compile_nsmx(struct parser *p, struct token *t, const char *s, size_t len)
 	if (compile_hostpat(p, t->right, s + 3, len - 3) == -1)
 		return -1;
 	t->needs_addrs = t->right->kind == TOK_PREFIX ||
-	    t->right->kind == TOK_RBL ||
+	    t->right->kind == TOK_RBL || t->right->kind == TOK_TABLE ||
 	    (t->right->kind == TOK_GLOB && t->right->glob.looks_numeric);
 	return 0;
 }
@@ -483,10 +502,6 @@ compile_source(struct parser *p, struct token *t, const char *s, size_t len,
 		    "supported", (int)len, s);
 		return -1;
 	}
-	if (has_prefix(s, len, "IPBLOCK=")) {
-		perror_line(p, "IPBLOCK= is not available in this version");
-		return -1;
-	}
 	if (has_prefix(s, len, "RBL."))
 		return compile_rbl(p, t, s, len);
 	if (has_prefix(s, len, "NS=") || has_prefix(s, len, "MX="))
@@ -539,10 +554,6 @@ compile_address(struct parser *p, struct token *t, const char *s, size_t len,
 		perror_line(p, "RBL. applies to the client address; for the "
 		    "name servers of an address's domain write NS=%.*s",
 		    (int)(len > 80 ? 80 : len), s);
-		return -1;
-	}
-	if (has_prefix(s, len, "IPBLOCK=")) {
-		perror_line(p, "IPBLOCK= is not available in this version");
 		return -1;
 	}
 	if (has_prefix(s, len, "NS=") || has_prefix(s, len, "MX="))

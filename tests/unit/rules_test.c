@@ -239,10 +239,13 @@ test_tokens(void)
 	ok(rs != NULL, "CDB=/path and HASH=/path are paths, not regexes: %s",
 	    errors);
 	ruleset_free(rs);
-	rs = load("deny:IPBLOCK=/dbs/x:ALL:ALL\n"
-	    "deny:VALIDUSERS=/dbs/u:ALL:ALL\n");
-	ok(strstr(errors, "1: IPBLOCK= is not available") != NULL,
-	    "IPBLOCK= with a path gets its own message");
+	rs = load("deny:ALL:IPBLOCK=/dbs/x:ALL\n"
+	    "deny:VALIDUSERS=/dbs/u:ALL:ALL\n"
+	    "deny:IPBLOCK=/dbs/x:NS=IPBLOCK=/dbs/x:MX=IPBLOCK=/dbs/y:550 ok\n");
+	ok(strstr(errors, "1: IPBLOCK= looks up IP addresses") != NULL,
+	    "IPBLOCK= in an address field gets its own message");
+	ok(strstr(errors, "3:") == NULL, "IPBLOCK= in the source field and "
+	    "after NS=/MX= parses");
 	ok(strstr(errors, "2: VALIDUSERS= looks up envelope addresses") != NULL,
 	    "VALIDUSERS= in the source field gets its own message");
 	ruleset_free(rs);

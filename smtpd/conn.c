@@ -1,0 +1,280 @@
+/* conn.c - drive one session over a connection: the only socket code */
+/*
+ * See conn.h. Input is read in chunks of SMTPD_READ_CHUNK and handed to
+ * session_input() until it is all consumed; replies are flushed after
+ * each chunk (and before any pause), so a pipelining client gets its
+ * replies in batches and a client that will not read them runs into
+ * the write timeout instead of into our memory.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "conn.h"
+#include "smtpd_limits.h"
+
+/* ms_until - milliseconds from now until t (0 if past), capped */
+static int
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long long ms;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return 0;
+	ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
+	    (t->tv_nsec - now.tv_nsec) / 1000000;
+	if (ms < 0)
+		return 0;
+	return ms > 86400000 ? 86400000 : (int)ms;
+}
+
+/* deadline_in - now + seconds */
+static void
+deadline_in(struct timespec *t, unsigned int seconds)
+{
+	if (clock_gettime(CLOCK_MONOTONIC, t) == -1) {
+		t->tv_sec = 0;
+		t->tv_nsec = 0;
+	}
+	t->tv_sec += seconds;
+}
+
+/* is_stopping - SIGTERM seen */
+static int
+is_stopping(const struct conn *c)
+{
+	return c->cfg.stop != NULL && *c->cfg.stop;
+}
+
+/* flush - send the session's output; -1 on write timeout or error */
+static int
+flush(struct conn *c)
+{
+	struct timespec deadline;
+	struct pollfd pfd;
+	const char *p;
+	size_t len;
+	ssize_t n;
+	int r;
+
+	if (c->is_write_dead)
+		return -1;
+	deadline_in(&deadline, c->cfg.write_timeout);
+	for (;;) {
+		p = session_output(c->s, &len);
+		if (len == 0)
+			return 0;
+		n = write(c->cfg.out_fd, p, len);
+		if (n > 0) {
+			session_output_consumed(c->s, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			pfd.fd = c->cfg.out_fd;
+			pfd.events = POLLOUT;
+			r = poll(&pfd, 1, ms_until(&deadline));
+			if (r > 0 || (r == -1 && errno == EINTR))
+				continue;
+			if (r == 0) {
+				log_info("Timeout on write (more than %u "
+				    "seconds) - Abandoning session",
+				    c->cfg.write_timeout);
+				c->is_write_timeout = 1;
+			}
+		}
+		c->is_write_dead = 1;
+		return -1;
+	}
+}
+
+/* env_now - the wall clock */
+static void
+env_now(void *arg, struct timeval *tv)
+{
+	(void)arg;
+	if (gettimeofday(tv, NULL) == -1) {
+		tv->tv_sec = time(NULL);
+		tv->tv_usec = 0;
+	}
+}
+
+/* env_pause - send what is queued, then sleep */
+static void
+env_pause(void *arg, unsigned int seconds)
+{
+	struct conn *c = arg;
+	struct timespec left;
+
+	if (c->s != NULL)
+		(void)flush(c);
+	left.tv_sec = seconds;
+	left.tv_nsec = 0;
+	while (nanosleep(&left, &left) == -1 && errno == EINTR &&
+	    !is_stopping(c))
+		;
+}
+
+/* nonblock - set O_NONBLOCK on fd */
+static void
+nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		log_warn("event=conn-error fcntl O_NONBLOCK fd=%d", fd);
+}
+
+/* conn_init - fds, clock, env */
+void
+conn_init(struct conn *c, const struct conn_config *cfg,
+    struct session_env *env)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	nonblock(cfg->in_fd);
+	if (cfg->out_fd != cfg->in_fd)
+		nonblock(cfg->out_fd);
+	deadline_in(&c->session_end, cfg->session_timeout);
+	env->now = env_now;
+	env->pause = env_pause;
+	env->arg = c;
+}
+
+/* banner - wait out the banner delay, watching for early talkers */
+static void
+banner(struct conn *c)
+{
+	struct timespec until;
+	struct pollfd pfd;
+	char early[512];
+	ssize_t n;
+	int r;
+
+	if (c->cfg.banner_delay == 0) {
+		session_banner(c->s, NULL, 0);
+		return;
+	}
+	deadline_in(&until, c->cfg.banner_delay);
+	for (;;) {
+		pfd.fd = c->cfg.in_fd;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, ms_until(&until));
+		if (r == -1 && errno == EINTR) {
+			if (is_stopping(c))
+				break;
+			continue;
+		}
+		if (r <= 0)
+			break;
+		n = read(c->cfg.in_fd, early, sizeof(early));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			session_eof(c->s);
+			return;
+		}
+		session_banner(c->s, early, (size_t)n);
+		return;
+	}
+	session_banner(c->s, NULL, 0);
+}
+
+/* write_failed - the client does not read (timeout) or has gone */
+static void
+write_failed(struct conn *c)
+{
+	if (c->is_write_timeout)
+		session_timeout(c->s, "write");
+	else
+		session_eof(c->s);
+}
+
+/* feed - hand a chunk to the session, flushing as it asks */
+static void
+feed(struct conn *c, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !session_is_closed(c->s)) {
+		off += session_input(c->s, buf + off, len - off);
+		if (off < len && flush(c) == -1) {
+			write_failed(c);
+			return;
+		}
+	}
+}
+
+/* conn_run - the read/feed/send loop */
+int
+conn_run(struct conn *c, struct session *s)
+{
+	char buf[SMTPD_READ_CHUNK];
+	struct timespec idle;
+	struct pollfd pfd;
+	ssize_t n;
+	int r, ms;
+
+	c->s = s;
+	banner(c);
+	for (;;) {
+		if (flush(c) == -1) {
+			write_failed(c);
+			break;
+		}
+		if (session_is_closed(s))
+			break;
+		if (is_stopping(c)) {
+			session_shutdown(s);
+			continue;
+		}
+		deadline_in(&idle, c->cfg.idle_timeout);
+		ms = ms_until(&idle);
+		if (ms_until(&c->session_end) < ms)
+			ms = ms_until(&c->session_end);
+		pfd.fd = c->cfg.in_fd;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, ms);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("event=conn-error poll");
+			session_eof(s);
+			continue;
+		}
+		if (r == 0) {
+			if (ms_until(&c->session_end) == 0) {
+				log_info("Timeout on session (more than %u "
+				    "seconds) - Abandoning session",
+				    c->cfg.session_timeout);
+				session_timeout(s, "session");
+			} else {
+				log_info("Timeout on read (more than %u "
+				    "seconds) - Abandoning session",
+				    c->cfg.idle_timeout);
+				session_timeout(s, "read");
+			}
+			continue;
+		}
+		n = read(c->cfg.in_fd, buf, sizeof(buf));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			if (n == -1)
+				log_warn("event=conn-error read");
+			session_eof(s);
+			continue;
+		}
+		feed(c, buf, (size_t)n);
+	}
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* conn.h - drive one session over a connection: the only socket code */
+/*
+ * conn owns the file descriptors (fd 0 and 1 in inetd mode), the
+ * deadlines and the banner delay; the session (session.h) owns the
+ * protocol. The same conn_run() serves inetd mode now and each forked
+ * child of daemon mode later. Reads and writes are non-blocking under
+ * poll() deadlines: an idle timeout per read, a write timeout per
+ * reply batch, and a session time limit; no alarm(), no longjmp().
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef SMTPD_CONN_H
+#define SMTPD_CONN_H
+
+#include <signal.h>
+#include <time.h>
+
+#include "session.h"
+
+struct conn_config {
+	int in_fd;			/* client bytes */
+	int out_fd;			/* replies (often in_fd) */
+	unsigned int banner_delay;	/* seconds; early talkers refused */
+	unsigned int idle_timeout;	/* seconds per read */
+	unsigned int write_timeout;	/* seconds per flush */
+	unsigned int session_timeout;	/* seconds for the whole session */
+	volatile sig_atomic_t *stop;	/* set by SIGTERM: 421 and end */
+};
+
+struct conn {
+	struct conn_config cfg;
+	struct session *s;
+	struct timespec session_end;	/* CLOCK_MONOTONIC */
+	int is_write_dead;		/* a write failed: send no more */
+	int is_write_timeout;		/* ... because of the deadline */
+};
+
+/*
+ * conn_init - set up c for cfg: make both fds non-blocking, start the
+ * session clock, and fill env (gettimeofday, and a pause that sends
+ * the queued replies before it sleeps) for session_new().
+ */
+void conn_init(struct conn *c, const struct conn_config *cfg,
+    struct session_env *env);
+
+/*
+ * conn_run - banner (after the delay, refusing early talkers), then
+ * read, feed, send until the session closes, the client goes, or a
+ * deadline passes. Returns 0; the session has logged its summary,
+ * with the reason it ended.
+ */
+int conn_run(struct conn *c, struct session *s);
+
+#endif

@@ -1,0 +1,481 @@
+/* deliver.c - deliver one claimed message: check, batch, record, decide */
+/*
+ * The worker's whole job (deliver.h). The order of events is what makes
+ * delivery at-least-once and never lossy: a batch is recorded as SENT
+ * (spool_mark: pwrite + fsync) before the next one starts, and the file
+ * is removed only when no RCPT line is left. A crash between a target's
+ * success and the fsync repeats that one batch, nothing more.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "fwd_limits.h"
+#include "fwd_queue.h"
+#include "../lib/log.h"
+#include "target.h"
+
+/* A hold reason as logged and stored, bytes. */
+#define WHY_MAX		600
+
+static volatile sig_atomic_t deliver_abort_flag;
+
+/* deliver_set_aborted - SIGTERM handler of a worker */
+void
+deliver_set_aborted(int sig)
+{
+	(void)sig;
+	deliver_abort_flag = 1;
+}
+
+/* deliver_aborted - told to stop? (SIGTERM may be blocked and pending) */
+int
+deliver_aborted(void)
+{
+	sigset_t pending;
+
+	if (deliver_abort_flag)
+		return 1;
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGTERM) == 1)
+		return 1;
+	return 0;
+}
+
+/* deliver_backoff - first * 2^(attempts-1), at most cap */
+unsigned int
+deliver_backoff(unsigned int first, unsigned int cap, unsigned int attempts)
+{
+	unsigned int d = first, i;
+
+	if (d > cap)
+		return cap;
+	for (i = 1; i < attempts; i++) {
+		if (d > cap / 2)
+			return cap;
+		d *= 2;
+	}
+	return d;
+}
+
+/* quoted - a reason made safe inside "...": printable, no '"' */
+static const char *
+quoted(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	(void)printable(dst, size, src, strlen(src));
+	for (i = 0; dst[i] != '\0'; i++)
+		if (dst[i] == '"')
+			dst[i] = '\'';
+	return dst;
+}
+
+/* scan_body - run the message through the body checks */
+static int
+scan_body(int fd, const struct spool_env *env,
+    const struct sanitize_limits *lim, struct deliver_plan *p)
+{
+	static unsigned char buf[FWD_IO_BUF];
+	struct sanitize_body b;
+	unsigned long long left = env->size;
+	off_t off = env->body_offset;
+	ssize_t r;
+
+	sanitize_body_init(&b, lim);
+	while (left > 0) {
+		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+
+		r = pread(fd, buf, want, off);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			(void)snprintf(p->why, sizeof(p->why),
+			    "file shorter than SIZE (truncated)");
+			errno = EPROTO;
+			return -1;
+		}
+		if (sanitize_body_feed(&b, buf, (size_t)r) == -1)
+			break;
+		off += r;
+		left -= (unsigned long long)r;
+	}
+	if (sanitize_body_end(&b) == -1) {
+		(void)snprintf(p->why, sizeof(p->why), "message: %s", b.why);
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+/* deliver_prepare - read and check a spool file */
+int
+deliver_prepare(int fd, const char *id, const struct sanitize_limits *lim,
+    struct deliver_plan *p)
+{
+	const char *why;
+	size_t i;
+	int save;
+
+	memset(p, 0, sizeof(*p));
+	if (spool_read(fd, id, &p->env, p->why, sizeof(p->why)) == -1) {
+		if (errno == ENOTSUP)
+			errno = EPROTO;	/* an unknown version is held too */
+		return -1;
+	}
+	if (sanitize_path(p->env.from, strlen(p->env.from), SANITIZE_SENDER,
+	    p->from, sizeof(p->from), &why) == -1) {
+		(void)snprintf(p->why, sizeof(p->why), "FROM: %s", why);
+		goto bad;
+	}
+	p->rcpt = calloc(p->env.nrcpt, sizeof(*p->rcpt));
+	if (p->rcpt == NULL)
+		goto fail;
+	for (i = 0; i < p->env.nrcpt; i++)
+		if (sanitize_path(p->env.rcpt[i].addr,
+		    strlen(p->env.rcpt[i].addr), SANITIZE_RCPT, p->rcpt[i],
+		    sizeof(p->rcpt[i]), &why) == -1) {
+			(void)snprintf(p->why, sizeof(p->why),
+			    "recipient %zu: %s", i + 1, why);
+			goto bad;
+		}
+	if (scan_body(fd, &p->env, lim, p) == -1)
+		goto fail;
+	return 0;
+bad:
+	errno = EPROTO;
+fail:
+	save = errno;
+	deliver_plan_free(p);
+	errno = save;
+	return -1;
+}
+
+/* deliver_plan_free - release a plan */
+void
+deliver_plan_free(struct deliver_plan *p)
+{
+	spool_env_free(&p->env);
+	free(p->rcpt);
+	p->rcpt = NULL;
+}
+
+/* move_noreplace - rename between directories, never over a file */
+static int
+move_noreplace(int fromfd, int tofd, const char *name)
+{
+	if (renameat2(fromfd, name, tofd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(fromfd, name, tofd, name, 0) == -1)
+		return -1;
+	(void)unlinkat(fromfd, name, 0);
+	return 0;
+}
+
+/* deliver_hold - move work/ID to hold/ID and say why */
+int
+deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
+{
+	char name[SPOOL_ID_MAX + 8], line[WHY_MAX + 2], q[WHY_MAX];
+	int fd, n;
+
+	(void)quoted(q, sizeof(q), why);
+	if (move_noreplace(work_dirfd, hold_dirfd, id) == -1) {
+		log_warn("event=hold-failed id=%s reason=\"%s\": cannot move "
+		    "work/%s to hold/", id, q, id);
+		return -1;
+	}
+	log_info("event=held id=%s reason=\"%s\"", id, q);
+	/* The reason beside the file, for smtpfwdd -S and the operator. */
+	(void)snprintf(name, sizeof(name), "%s.why", id);
+	n = snprintf(line, sizeof(line), "%s\n", q);
+	fd = openat(hold_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd == -1 || n < 0 || write(fd, line, strlen(line)) == -1)
+		log_warn("id=%s: cannot write hold/%s", id, name);
+	if (fd >= 0)
+		(void)close(fd);
+	return 0;
+}
+
+/* open_message - open and lock work/ID; returns fd, or -1 and *out set */
+static int
+open_message(const struct deliver_job *job, int *rdfd,
+    enum deliver_outcome *out, char *why, size_t whysize)
+{
+	struct stat a, b;
+	int fd;
+
+	*rdfd = -1;
+	why[0] = '\0';
+	fd = openat(job->work_dirfd, job->id, O_RDWR | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT) {
+			*out = DELIVER_GONE;
+			return -1;
+		}
+		if (errno == ELOOP || errno == EISDIR || errno == ENXIO) {
+			(void)snprintf(why, whysize, "not a regular file");
+			*out = DELIVER_HELD;
+			return -1;
+		}
+		log_warn("id=%s: cannot open work/%s", job->id, job->id);
+		*out = DELIVER_DEFER;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			log_warn("id=%s: cannot lock work/%s", job->id,
+			    job->id);
+		*out = errno == EWOULDBLOCK ? DELIVER_BUSY : DELIVER_DEFER;
+		(void)close(fd);
+		return -1;
+	}
+	if (fstat(fd, &a) == -1) {
+		log_warn("id=%s: fstat", job->id);
+		goto defer;
+	}
+	if (!S_ISREG(a.st_mode)) {
+		(void)snprintf(why, whysize, "not a regular file");
+		*out = DELIVER_HELD;
+		(void)close(fd);
+		return -1;
+	}
+	/* A second, read-only descriptor: sendmail's stdin, and our reads. */
+	*rdfd = openat(job->work_dirfd, job->id, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (*rdfd == -1 || fstat(*rdfd, &b) == -1 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev) {
+		log_warnx("id=%s: work/%s changed while opened", job->id,
+		    job->id);
+		goto defer;
+	}
+	return fd;
+defer:
+	if (*rdfd >= 0)
+		(void)close(*rdfd);
+	*rdfd = -1;
+	(void)close(fd);
+	*out = DELIVER_DEFER;
+	return -1;
+}
+
+/* count_state - recipients in one state */
+static size_t
+count_state(const struct spool_env *env, enum spool_rcpt_state st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == st)
+			n++;
+	return n;
+}
+
+/* log_batch - one line per recipient of a batch */
+static void
+log_batch(const struct fwd_conf *conf, const struct deliver_job *job,
+    const struct deliver_plan *p, const size_t *idx, size_t k,
+    unsigned int batchno, const struct target_result *res)
+{
+	const char *via = conf->target == FWD_TARGET_SENDMAIL ? "sendmail" :
+	    "maildir";
+	char q[TARGET_REASON_MAX];
+	size_t i;
+
+	if (res->status == TARGET_OK) {
+		for (i = 0; i < k; i++)
+			log_info("event=sent id=%s to=%s via=%s batch=%u",
+			    job->id, p->env.rcpt[idx[i]].addr, via, batchno);
+		return;
+	}
+	(void)quoted(q, sizeof(q), res->reason);
+	for (i = 0; i < k; i++)
+		log_info("event=%s id=%s to=%s via=%s batch=%u reason=\"%s\"",
+		    res->status == TARGET_PERM ? "failed" : "deferred", job->id,
+		    p->env.rcpt[idx[i]].addr, via, batchno, q);
+}
+
+/* run_batches - hand the pending recipients to the target, batch by batch */
+static void
+run_batches(const struct fwd_conf *conf, const struct deliver_job *job,
+    int fd, int rdfd, struct deliver_plan *p, char *temp, char *perm,
+    size_t reasonsize, int *is_aborted)
+{
+	size_t idx[FWD_BATCH_MAX];
+	const char *rcptv[FWD_BATCH_MAX];
+	struct target_msg m;
+	struct target_result res;
+	size_t i = 0, k;
+	unsigned int batchno = 0;
+	int r;
+
+	m.id = job->id;
+	m.fd = rdfd;
+	m.body_offset = p->env.body_offset;
+	m.body_size = p->env.size;
+	m.from = p->from;
+	*is_aborted = 0;
+	for (;;) {
+		for (k = 0; i < p->env.nrcpt && k < conf->batch; i++)
+			if (p->env.rcpt[i].state == SPOOL_RCPT) {
+				idx[k] = i;
+				rcptv[k++] = p->rcpt[i];
+			}
+		if (k == 0)
+			return;
+		if (deliver_aborted()) {
+			*is_aborted = 1;
+			return;
+		}
+		batchno++;
+		if (conf->target == FWD_TARGET_SENDMAIL)
+			r = target_sendmail(conf, &m, rcptv, k, &res);
+		else
+			r = target_maildir(conf, &m, rcptv, k, &res);
+		if (r == -1)
+			log_warn("id=%s: delivery", job->id);
+		log_batch(conf, job, p, idx, k, batchno, &res);
+		switch (res.status) {
+		case TARGET_OK:
+		case TARGET_PERM:
+			if (res.status == TARGET_PERM)
+				(void)snprintf(perm, reasonsize, "%s",
+				    res.reason);
+			if (spool_mark(fd, &p->env, idx, k,
+			    res.status == TARGET_OK ? SPOOL_SENT : SPOOL_FAIL)
+			    == -1) {
+				log_warn("id=%s: cannot record batch %u in "
+				    "work/%s; it may be delivered again",
+				    job->id, batchno, job->id);
+				(void)snprintf(temp, reasonsize,
+				    "cannot record a delivered batch");
+				return;
+			}
+			break;
+		case TARGET_TEMP:
+			(void)snprintf(temp, reasonsize, "%s", res.reason);
+			if (deliver_aborted())
+				*is_aborted = 1;
+			return;
+		}
+	}
+}
+
+/* finish - decide what becomes of the file after the batches */
+static enum deliver_outcome
+finish(const struct fwd_conf *conf, const struct deliver_job *job,
+    struct deliver_plan *p, const char *temp, const char *perm)
+{
+	char why[WHY_MAX], q[TARGET_REASON_MAX];
+	size_t pending = count_state(&p->env, SPOOL_RCPT);
+	size_t failed = count_state(&p->env, SPOOL_FAIL);
+	size_t sent = count_state(&p->env, SPOOL_SENT);
+	struct fwd_state st;
+	long long base, age;
+	unsigned int next;
+
+	if (pending == 0 && failed == 0) {
+		if (unlinkat(job->work_dirfd, job->id, 0) == -1) {
+			log_warn("id=%s: cannot remove work/%s", job->id,
+			    job->id);
+			return DELIVER_DEFER;
+		}
+		log_info("event=done id=%s from=%s rcpts=%zu attempts=%u "
+		    "delay=%lld", job->id, p->env.from, sent, job->attempts + 1,
+		    job->now > p->env.time ? job->now - p->env.time : 0LL);
+		return DELIVER_DONE;
+	}
+	if (pending == 0) {
+		(void)snprintf(why, sizeof(why), "%zu of %zu recipients failed "
+		    "permanently: %s", failed, p->env.nrcpt,
+		    perm[0] != '\0' ? perm : "(in an earlier attempt)");
+		return deliver_hold(job->work_dirfd, job->hold_dirfd, job->id,
+		    why) == 0 ? DELIVER_HELD : DELIVER_DEFER;
+	}
+	/*
+	 * The lifetime runs from arrival (the TIME line, never later than
+	 * now), or from the base an earlier attempt or a release recorded.
+	 */
+	base = job->first > 0 ? job->first :
+	    p->env.time < job->now ? p->env.time : job->now;
+	age = job->now - base;
+	if (age >= (long long)conf->lifetime) {
+		(void)snprintf(why, sizeof(why), "queue lifetime exceeded: "
+		    "%lld s old, %u attempts; last error: %s", age,
+		    job->attempts + 1, temp);
+		return deliver_hold(job->work_dirfd, job->hold_dirfd, job->id,
+		    why) == 0 ? DELIVER_HELD : DELIVER_DEFER;
+	}
+	next = deliver_backoff(conf->retry_first, conf->retry_cap,
+	    job->attempts + 1);
+	st.attempts = job->attempts + 1;
+	st.first = base;
+	st.next = job->now + next;
+	if (fwd_state_write(job->work_dirfd, job->id, &st) == -1)
+		log_warn("id=%s: cannot write work/%s.defer", job->id, job->id);
+	log_info("event=deferred id=%s pending=%zu attempts=%u retry_in=%u "
+	    "reason=\"%s\"", job->id, pending, job->attempts + 1, next,
+	    quoted(q, sizeof(q), temp));
+	return DELIVER_DEFER;
+}
+
+/* deliver_message - deliver work/ID */
+enum deliver_outcome
+deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
+{
+	struct deliver_plan p;
+	char why[WHY_MAX], temp[TARGET_REASON_MAX], perm[TARGET_REASON_MAX];
+	enum deliver_outcome out;
+	int fd, rdfd, is_aborted;
+
+	fd = open_message(job, &rdfd, &out, why, sizeof(why));
+	if (fd == -1) {
+		if (out == DELIVER_HELD && deliver_hold(job->work_dirfd,
+		    job->hold_dirfd, job->id, why) == -1)
+			out = DELIVER_DEFER;
+		return out;
+	}
+	if (deliver_prepare(rdfd, job->id, conf->lim, &p) == -1) {
+		if (errno == EPROTO) {
+			(void)snprintf(why, sizeof(why), "%s", p.why);
+			out = deliver_hold(job->work_dirfd, job->hold_dirfd,
+			    job->id, why) == 0 ? DELIVER_HELD : DELIVER_DEFER;
+		} else {
+			log_warn("id=%s: cannot read work/%s", job->id,
+			    job->id);
+			out = DELIVER_DEFER;
+		}
+		(void)close(rdfd);
+		(void)close(fd);
+		return out;
+	}
+	temp[0] = perm[0] = '\0';
+	run_batches(conf, job, fd, rdfd, &p, temp, perm, sizeof(temp),
+	    &is_aborted);
+	if (is_aborted && count_state(&p.env, SPOOL_RCPT) > 0) {
+		log_info("event=interrupted id=%s pending=%zu", job->id,
+		    count_state(&p.env, SPOOL_RCPT));
+		out = DELIVER_ABORTED;
+	} else
+		out = finish(conf, job, &p, temp, perm);
+	deliver_plan_free(&p);
+	(void)close(rdfd);
+	(void)close(fd);
+	return out;
+}

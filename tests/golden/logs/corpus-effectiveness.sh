@@ -1,0 +1,2 @@
+# the effectiveness view over the corpus
+maildenied -f corpus.rules corpus.log

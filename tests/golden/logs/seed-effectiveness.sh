@@ -1,0 +1,2 @@
+# the effectiveness view, with the rules file
+maildenied -f seed.rules seed.log

@@ -1,0 +1,2 @@
+# the talk's three lines: totals and hits per line
+maildenied seed.log
