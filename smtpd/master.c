@@ -10,6 +10,7 @@
  * descriptor number the master may reuse.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,10 @@
 #include <unistd.h>
 
 #include <libowfat/io.h>
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25	/* Linux 6.1; glibc 2.36 lacks the name */
+#endif
 
 #include "../lib/log.h"
 #include "../lib/net_addr.h"
@@ -65,6 +71,7 @@ struct master {
 	size_t nlisteners;
 	int wake[2];			/* self-pipe: read end, write end */
 	int pid_fd;			/* locked pid file, or -1 */
+	int maps_fd;			/* /proc/self/maps, opened as root */
 	struct iplimit *books;
 	struct held *head, *tail;	/* the FIFO */
 	unsigned int nheld;
@@ -346,6 +353,8 @@ master_open(const struct master_config *cfg, char *why, size_t whysize)
 	}
 	m->cfg = *cfg;
 	m->pid_fd = m->wake[0] = m->wake[1] = -1;
+	/* For share_memory(); there is no /proc in the jail. */
+	m->maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	raise_files(m);
 	if (pipe2(m->wake, O_NONBLOCK | O_CLOEXEC) == -1) {
 		snprintf(why, whysize, "pipe: %s", strerror(errno));
@@ -380,6 +389,91 @@ master_open(const struct master_config *cfg, char *why, size_t whysize)
 		return NULL;
 	}
 	return m;
+}
+
+/*
+ * share_memory - collapse the master's anonymous memory (the rules, on
+ * the heap) into 2 MB pages. fork() copies one page-table entry per
+ * mapped page and exit() drops them again: with a 5,000-line rules file
+ * (12 MB) that is about a millisecond of CPU per session, against a few
+ * microseconds for a handful of huge-page entries. Children that write
+ * into such a page get it split and copy only 4 KB. Best effort: on
+ * kernels without MADV_COLLAPSE (before 6.1) nothing changes.
+ */
+static void
+share_memory(struct master *m)
+{
+	char buf[16384], *line, *next;
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t lo, hi, start, end;
+	size_t got = 0;
+	ssize_t n;
+	int collapsed = 0;
+
+	if (getenv("EXP_TRIM")) malloc_trim(0);
+	if (getenv("EXP_NOCOLLAPSE")) return;
+	if (m->maps_fd == -1 || lseek(m->maps_fd, 0, SEEK_SET) == -1)
+		return;
+	while (got < sizeof(buf) - 1 && (n = read(m->maps_fd, buf + got,
+	    sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		unsigned long long a, b, inode;
+		char perms[8], *p, *e;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		/* "lo-hi perms offset dev inode [path]" */
+		a = strtoull(line, &p, 16);
+		if (*p != '-')
+			continue;
+		b = strtoull(p + 1, &p, 16);
+		while (*p == ' ')
+			p++;
+		if (strlen(p) < 5)
+			continue;
+		memcpy(perms, p, 4);
+		perms[4] = '\0';
+		p += 4;
+		(void)strtoull(p, &p, 16);		/* offset */
+		while (*p == ' ')
+			p++;
+		p = strchr(p, ' ');			/* past dev */
+		if (p == NULL)
+			continue;
+		inode = strtoull(p, &e, 10);
+		if (strcmp(perms, "rw-p") != 0 || inode != 0 ||
+		    strstr(e, "[stack]") != NULL)
+			continue;
+		lo = (uintptr_t)a;
+		hi = (uintptr_t)b;
+		start = (lo + huge - 1) & ~(huge - 1);
+		end = hi & ~(huge - 1);
+		if (end > start && madvise((void *)start, end - start,
+		    MADV_COLLAPSE) == 0)
+			collapsed += (int)((end - start) / huge);
+	}
+	log_debug("event=daemon-memory huge_pages=%d", collapsed);
+}
+
+/* master_heap_prepare - a heap that huge pages can cover (master.h) */
+void
+master_heap_prepare(void)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t cur = (uintptr_t)sbrk(0);
+
+	if (getenv("EXP_NOPREP")) return;
+	if (cur != (uintptr_t)-1 && (cur & (huge - 1)) != 0 &&
+	    sbrk((intptr_t)(((cur + huge - 1) & ~(huge - 1)) - cur)) ==
+	    (void *)-1)
+		return;		/* no matter: fewer huge pages */
+	/* Large blocks on the heap too, and the heap never trimmed, so
+	   that the rules stay in the collapsed range. */
+	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 /* log_unserved - the session-format lines of a client never served */
@@ -819,8 +913,10 @@ signals_due(struct master *m, int64_t now)
 	}
 	if (got_hup) {
 		got_hup = 0;
-		if (!m->is_stopping && m->cfg.reload != NULL)
+		if (!m->is_stopping && m->cfg.reload != NULL) {
 			m->cfg.reload(m->cfg.arg);
+			share_memory(m);
+		}
 	}
 	if (got_usr1) {
 		got_usr1 = 0;
@@ -900,6 +996,7 @@ master_run(struct master *m)
 		return 111;
 	}
 	io_wantread(m->wake[0]);
+	share_memory(m);
 	log_info("event=daemon-start pid=%ld listen=%s banner_delay=%u "
 	    "max_children=%u max_per_ip=%u max_held=%u max_files=%u",
 	    (long)getpid(), addrs, m->cfg.banner_delay, m->cfg.max_children,

@@ -56,6 +56,15 @@ struct master_config {
 struct master;
 
 /*
+ * master_heap_prepare - call first in main() in daemon mode, before any
+ * allocation: starts the heap on a 2 MB boundary and keeps large blocks
+ * on it, so that the rules the master loads can be collapsed into huge
+ * pages (see share_memory() in master.c) and each fork copies a few
+ * entries instead of thousands. glibc only; harmless elsewhere.
+ */
+void master_heap_prepare(void);
+
+/*
  * master_open - as root: file limit, pid file, listeners, signal
  * handlers. Returns NULL with a reason in why (the caller exits 111).
  * A max_held that the file limit cannot carry is lowered, with a log

@@ -519,8 +519,10 @@ main(int argc, char **argv)
 	umask(077);
 	defaults(&o);
 	parse_args(&o, argc, argv);
-	if (o.is_daemon)
+	if (o.is_daemon) {
+		master_heap_prepare();
 		stdio_daemon();
+	}
 	fd = lowest_free_fd();
 	log_open("smtpd", o.is_stderr ? LOG_SINK_STDERR : LOG_SINK_SYSLOG,
 	    LOG_MAIL);
