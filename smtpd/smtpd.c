@@ -39,7 +39,7 @@
 #include "smtpd_limits.h"
 
 #define USAGE \
-"usage: smtpd [-Hlqv] [-c jail] [-d spooldir] [-u user] [-g group]\n" \
+"usage: smtpd [-HlqUv] [-c jail] [-d spooldir] [-u user] [-g group]\n" \
 "             [-m myname] [-s maxsize] [-r rulesfile] [-o key=value]...\n" \
 "       smtpd -D [-b address]... [-p port] [-i pidfile] [options above]\n"
 
@@ -56,6 +56,7 @@
 struct options {
 	const char *jail, *spooldir, *user, *group, *myname, *rules;
 	int is_no_dns, is_quiet, is_stderr, is_debug;
+	int is_unprivileged;		/* -U: no root, no chroot (make run) */
 	struct session_config sess;
 	struct conn_config conn;
 	struct resolv_conf dns;
@@ -285,7 +286,7 @@ parse_args(struct options *o, int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "b:c:d:Dg:Hi:lm:o:p:qr:s:u:v")) !=
+	while ((ch = getopt(argc, argv, "b:c:d:Dg:Hi:lm:o:p:qr:s:u:Uv")) !=
 	    -1) {
 		switch (ch) {
 		case 'b':
@@ -318,6 +319,7 @@ parse_args(struct options *o, int argc, char **argv)
 			    "-s");
 			break;
 		case 'u': o->user = optarg; break;
+		case 'U': o->is_unprivileged = 1; break;
 		case 'v': o->is_debug = 1; break;
 		default: die_usage(NULL);
 		}
@@ -438,6 +440,37 @@ log_privileges(const struct priv_ids *ids, const char *jail)
 	    (unsigned long)st.group0, jail, cwd);
 }
 
+/* in_jail - a path inside the jail, as seen from the jail directory */
+static const char *
+in_jail(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path != '\0' ? path : ".";
+}
+
+/*
+ * unprivileged - smtpd -U: for trying smtpd without root (make run). No
+ * chroot and no change of user: the process works in the jail directory,
+ * where the paths that name files inside the jail are read relative to
+ * it. Refused as root, where the jail is always entered.
+ */
+static void
+unprivileged(struct options *o)
+{
+	if (geteuid() == 0 || getuid() == 0)
+		die_usage("-U is for running without root; as root smtpd "
+		    "always enters its jail");
+	if (chdir(o->jail) == -1)
+		die_config("-U: cannot enter %s: %s", o->jail, strerror(errno));
+	o->spooldir = in_jail(o->spooldir);
+	o->rules = in_jail(o->rules);
+	o->ropts.table_root = ".";
+	log_warnx("event=privileges unprivileged=yes jail=%s: smtpd -U runs "
+	    "without its jail and as uid %ld, for testing only", o->jail,
+	    (long)getuid());
+}
+
 /* load_rules - the ruleset, or NULL (each error logged) */
 static struct ruleset *
 load_rules(struct options *o)
@@ -536,9 +569,12 @@ main(int argc, char **argv)
 	tzset();
 	t = time(NULL);
 	(void)localtime_r(&t, &tm);	/* loads /etc/localtime now */
-	if (priv_lookup(o.user, o.group, &ids, why, sizeof(why)) == -1)
+	if (o.is_unprivileged)
+		unprivileged(&o);
+	else if (priv_lookup(o.user, o.group, &ids, why, sizeof(why)) == -1)
 		die_config("%s", why);
-	if (priv_check_jail(o.jail, why, sizeof(why)) == -1)
+	if (!o.is_unprivileged &&
+	    priv_check_jail(o.jail, why, sizeof(why)) == -1)
 		die_config("unsafe jail: %s", why);
 	if (o.myname == NULL) {
 		if (gethostname(host, sizeof(host)) == -1 ||
@@ -577,9 +613,11 @@ main(int argc, char **argv)
 		log_warn("event=dns-error no resolver; rules that need DNS "
 		    "will defer");
 
-	if (priv_drop(&ids, o.jail, why, sizeof(why)) == -1)
-		die_config("privilege drop: %s", why);
-	log_privileges(&ids, o.jail);
+	if (!o.is_unprivileged) {
+		if (priv_drop(&ids, o.jail, why, sizeof(why)) == -1)
+			die_config("privilege drop: %s", why);
+		log_privileges(&ids, o.jail);
+	}
 
 	/* Inside the jail, unprivileged. */
 	if (spool_dir_check(o.spooldir, why, sizeof(why)) == -1)

@@ -2,7 +2,8 @@
 # smtpd on a loopback port with the example rules, smtpfwdd delivering
 # into a Maildir; a message sent with smtplib lands there, the example
 # rules refuse what they say they refuse, and ^C (SIGINT to the process
-# group, as a terminal sends it) stops both cleanly.
+# group, as a terminal sends it) stops both cleanly. It runs once as root
+# (smtpd in its jail) and once as an ordinary user (smtpd -U).
 # SPDX-License-Identifier: BSD-2-Clause
 
 import os
@@ -23,16 +24,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_make_run(scratch):
+@pytest.mark.parametrize("as_root", [True, False], ids=["root", "user"])
+def test_make_run(scratch, as_root):
     if os.geteuid() != 0:
-        pytest.fail("smtpd chroots: run the tests as root", pytrace=False)
+        pytest.fail("the tests run as root (and drop to nobody here)",
+                    pytrace=False)
     os.chmod(scratch, 0o755)
+    prefix = []
+    if not as_root:
+        os.chown(scratch, 65534, 65534)
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup",
+                  "--clear-groups", "--"]
     port = free_port()
     log = scratch / "run.log"
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
     with open(log, "wb") as out:
-        p = subprocess.Popen(["/usr/bin/python3",
+        p = subprocess.Popen(prefix + ["/usr/bin/python3",
                               str(ROOT / "smtpfwdd" / "run" / "run-local"),
                               "--build", str(gk_build()), "--dir",
                               str(scratch / "run"), "--port", str(port)],
@@ -43,6 +51,7 @@ def test_make_run(scratch):
                    what="the banner", log=log.read_text)
         text = log.read_text()
         assert "smtpd serves 127.0.0.1:%d" % port in text
+        assert ("smtpd runs with -U" in text) == (not as_root)
         assert "smtplib.SMTP" in text and "Maildir/new/" in text
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
             refused = s.sendmail("you@example.org",
