@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -131,10 +132,18 @@ def corpus(rsyslog, devlog, resolver):
         "-o", "dns_query_ms=300", "-o", "dns_budget_ms=1000"],
         env={"DNSCACHEIP": resolver})
     plan = sessions()
+    half = len(plan) // 2
     try:
+        # Two halves, more than a second apart, so that the log spans at
+        # least two distinct seconds however fast the machine is (the
+        # time-window test cuts between them).
         with ThreadPoolExecutor(max_workers=8) as pool:
             replies = list(pool.map(
-                lambda s: smtp_session(h, *s), plan))
+                lambda s: smtp_session(h, *s), plan[:half]))
+        time.sleep(1.2)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies += list(pool.map(
+                lambda s: smtp_session(h, *s), plan[half:]))
     finally:
         errs = h.stop()
     jail.remove()
@@ -218,7 +227,9 @@ def test_window_splits_the_log(corpus):
     log = corpus["work"] / "corpus-rfc3339.log"
     stamps = [ln.split(" ", 1)[0] for ln in log.read_text().splitlines()
               if "smtp connection from" in ln]
-    cut = stamps[len(stamps) // 2][:19]
+    seconds = sorted({st[:19] for st in stamps})
+    assert len(seconds) >= 2, "the corpus spans two seconds (see corpus)"
+    cut = seconds[len(seconds) // 2]
     tot = []
     for args in (["-e", cut], ["-s", cut]):
         p = run_tool(["maildenied"] + args + [str(log)])

@@ -230,7 +230,7 @@ class SyslogHarness:
             conn.close()
             err.close()
 
-    def connect(self, ip=None, name="UNKNOWN", ident=None, timeout=30):
+    def connect(self, ip=None, name="UNKNOWN", ident=None, timeout=120):
         """A Session whose client smtpd takes for ip (None: the real
         loopback peer) with name (UNKNOWN: none) and ident."""
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
