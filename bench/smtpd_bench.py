@@ -127,11 +127,6 @@ def meminfo(key):
     return 0
 
 
-def clear_dir(d):
-    for p in Path(d).iterdir():
-        p.unlink()
-
-
 class Config:
     """One server under load: start() once, measure() per run."""
 
@@ -142,14 +137,30 @@ class Config:
         self.spool = None       # new/ to count and empty, if any
 
     def before_run(self):
-        if self.spool is not None:
-            clear_dir(self.spool)
+        """An empty new/ for the run: the old one is renamed aside, not
+        emptied, so that no run pays for the deletions of the one before
+        (ext4 then avoids reusing recently deleted inodes, and the disk
+        is mounted with discard); the files go at the end."""
+        if self.spool is None:
+            return
+        new = Path(self.spool)
+        st = new.stat()
+        self.runs_done = getattr(self, "runs_done", 0) + 1
+        new.rename(new.parent / f"new.{self.name}.{self.runs_done}")
+        new.mkdir(mode=0o700)
+        os.chown(new, st.st_uid, st.st_gid)
+        os.chmod(new, st.st_mode & 0o7777)
 
     def after_run(self, n):
         if self.spool is not None:
             got = len(list(Path(self.spool).iterdir()))
             if got != n:
                 die(f"{self.name}: {got} messages spooled, not {n}")
+
+    def cleanup(self):
+        if self.spool is not None:
+            for d in Path(self.spool).parent.glob(f"new.{self.name}.*"):
+                shutil.rmtree(d, ignore_errors=True)
 
 
 # --- the references ------------------------------------------------------
@@ -248,45 +259,55 @@ class Qpsmtpd(Config):
 
 # --- smtpd ---------------------------------------------------------------
 
-def smtpd_args(ctx):
-    return ["-q", "-H", "-c", str(ctx.jail.path), "-u", TEST_USER, "-g",
+def smtpd_args(jail):
+    return ["-q", "-H", "-c", str(jail.path), "-u", TEST_USER, "-g",
             TEST_GROUP, "-m", "mx.bench.example"]
 
 
 class SmtpdDaemon(Config):
-    def __init__(self, name, label, extra=()):
+    def __init__(self, name, label, small=False, env=None):
         super().__init__(name, label)
-        self.extra = list(extra)
+        self.small = small      # the one-line jail (a diagnostic)
+        self.extra_env = env or {}
 
     def start(self, ctx):
         from smtpd_harness import namespaced
+        jail = ctx.small_jail if self.small else ctx.jail
         self.pidfile = ctx.base / f"{self.name}.pid"
-        argv = [str(ctx.smtpd), "-D"] + smtpd_args(ctx) + [
+        argv = [str(ctx.smtpd), "-D"] + smtpd_args(jail) + [
             "-b", "127.0.0.1", "-p", str(self.port), "-i",
-            str(self.pidfile), "-o", "max_per_ip=100"] + self.extra
+            str(self.pidfile), "-o", "max_per_ip=100"]
         # syslog reached before the chroot, as on a production host
         argv = namespaced(argv, ctx.syslog_host.socket, force=True)
-        self.proc = subprocess.Popen(argv, env=ctx.env,
+        self.proc = subprocess.Popen(argv, env=dict(ctx.env,
+                                                    **self.extra_env),
                                      stderr=subprocess.DEVNULL)
         wait_listening(self.port, self.proc)
-        self.spool = ctx.jail.new
+        self.spool = jail.new
 
     def stop(self):
         stop_proc(self.proc, timeout=60)
 
 
 class SmtpdXinetd(Config):
+    def __init__(self, name, label, small=False):
+        super().__init__(name, label)
+        self.small = small
+
     def start(self, ctx):
-        argv = [str(ctx.smtpd)] + smtpd_args(ctx)
-        self.proc = start_xinetd(ctx, self.name, self.port, argv)
+        jail = ctx.small_jail if self.small else ctx.jail
+        argv = [str(ctx.smtpd)] + smtpd_args(jail)
+        self.proc = start_xinetd(ctx, self.name, self.port, argv,
+                                 ctx.small_syslog if self.small else
+                                 ctx.syslog_jail)
         wait_listening(self.port, self.proc)
-        self.spool = ctx.jail.new
+        self.spool = jail.new
 
     def stop(self):
         stop_proc(self.proc)
 
 
-def start_xinetd(ctx, name, port, argv):
+def start_xinetd(ctx, name, port, argv, syslog=None):
     d = ctx.base / f"xinetd-{name}"
     d.mkdir()
     env = " ".join(f"{k}={v}" for k, v in ctx.env.items()
@@ -321,7 +342,8 @@ service gk-bench-{name}
     # smtpd logs to the jail's dev/log (and not to a /dev/log the machine
     # may have: a private mount namespace then binds ours over it)
     xargv = namespaced(["xinetd", "-dontfork", "-f", str(conf), "-pidfile",
-                        str(d / "pid")], ctx.syslog_jail.socket)
+                        str(d / "pid")],
+                       (syslog or ctx.syslog_jail).socket)
     return subprocess.Popen(xargv, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -438,14 +460,29 @@ def hold_test(ctx, n, delay):
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (want, max(hard, want)))
-    port = free_port()
-    argv = [str(ctx.smtpd), "-D"] + smtpd_args(ctx) + [
-        "-b", "127.0.0.1", "-p", str(port), "-i", str(ctx.base / "hold.pid"),
-        "-o", f"banner_delay={delay}", "-o", f"max_per_ip={n + 100}",
-        "-o", f"max_held={n + 100}"]
-    argv = namespaced(argv, ctx.syslog_host.socket, force=True)
-    proc = subprocess.Popen(argv, env=ctx.env, stderr=subprocess.DEVNULL)
-    wait_listening(port, proc)
+    for attempt in range(3):
+        port = free_port()
+        argv = [str(ctx.smtpd), "-D"] + smtpd_args(ctx.jail) + [
+            "-b", "127.0.0.1", "-p", str(port), "-i",
+            str(ctx.base / "hold.pid"), "-o", f"banner_delay={delay}",
+            "-o", f"max_per_ip={n + 100}", "-o", f"max_held={n + 100}"]
+        argv = namespaced(argv, ctx.syslog_host.socket, force=True)
+        errf = ctx.base / "hold.stderr"
+        with open(errf, "wb") as err:
+            proc = subprocess.Popen(argv, env=ctx.env, stderr=err)
+        deadline = time.monotonic() + 20
+        while not listening(port) and proc.poll() is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        if listening(port):
+            break
+        stop_proc(proc)
+        # A port taken between free_port() and bind(): try another.
+        print(f"smtpd_bench: hold daemon exited ({proc.returncode}): "
+              f"{errf.read_text()}{ctx.syslog_host.text()[-1000:]}",
+              file=sys.stderr)
+    else:
+        die("the hold daemon would not start")
     time.sleep(0.3)
     before = smaps(proc.pid)
     slab0, sunrec0 = meminfo("Slab"), meminfo("SUnreclaim")
@@ -503,6 +540,8 @@ def main():
     ap.add_argument("--delay", type=int, default=30)
     ap.add_argument("--only", default="")
     ap.add_argument("-o", "--json", default="")
+    ap.add_argument("-d", "--diag", action="store_true",
+                    help="also smtpd with a one-line rules file")
     ap.add_argument("-k", "--keep", action="store_true",
                     help="keep the temporary directories (logs, spools)")
     args = ap.parse_args()
@@ -543,9 +582,12 @@ def main():
         nlines, nblock, decision = install_rules(ctx, build)
         ctx.syslog_host = Syslog(ctx.base / "log")
         peers.append(ctx.syslog_host)
-        (ctx.jail.path / "dev" / "log").parent.mkdir(exist_ok=True)
         ctx.syslog_jail = Syslog(ctx.jail.path / "dev" / "log")
         peers.append(ctx.syslog_jail)
+        if args.diag:
+            ctx.small_jail = Jail("allow:ALL:ALL:ALL\n")
+            ctx.small_syslog = Syslog(ctx.small_jail.path / "dev" / "log")
+            peers.append(ctx.small_syslog)
 
         configs = [
             Sink("sink", "smtp-sink"),
@@ -562,6 +604,16 @@ def main():
             SmtpdDaemon("smtpd-daemon", "smtpd -D"),
             SmtpdXinetd("smtpd-xinetd", "smtpd under xinetd"),
         ]
+        if args.diag:
+            configs += [
+                SmtpdDaemon("smtpd-daemon-bindnow",
+                            "smtpd -D, LD_BIND_NOW=1 (as if -z now)",
+                            env={"LD_BIND_NOW": "1"}),
+                SmtpdDaemon("smtpd-daemon-1line", "smtpd -D, 1-line rules",
+                            small=True),
+                SmtpdXinetd("smtpd-xinetd-1line",
+                            "smtpd under xinetd, 1-line rules", small=True),
+            ]
         if args.only:
             keep = set(args.only.split(","))
             configs = [c for c in configs if c.name in keep]
@@ -585,10 +637,11 @@ def main():
 
         mem = {}
         for c in configs:
-            if c.name in ("smtpd-daemon", "smtpd-xinetd", "floor-atomic"):
+            if c.name.startswith("smtpd-") or c.name == "floor-atomic":
                 mem[c.name] = session_memory(c, ctx)
         for c in started:
             c.stop()
+            c.cleanup()
         started = []
         hold = hold_test(ctx, args.held, args.delay) if args.held else None
         report(configs, mem, hold, args)
@@ -603,10 +656,9 @@ def main():
         if args.keep:
             print(f"kept {ctx.base} and the jail", file=sys.stderr)
         else:
-            try:
-                ctx.jail.remove()
-            except AttributeError:
-                pass
+            for j in ("jail", "small_jail"):
+                if hasattr(ctx, j):
+                    getattr(ctx, j).remove()
             shutil.rmtree(ctx.base, ignore_errors=True)
 
 

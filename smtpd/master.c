@@ -10,7 +10,6 @@
  * descriptor number the master may reuse.
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +31,9 @@
 
 #include <libowfat/io.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE	25	/* Linux 6.1; glibc 2.36 lacks the name */
-#endif
-
 #include "../lib/log.h"
 #include "../lib/net_addr.h"
+#include "forkmem.h"
 #include "iplimit.h"
 #include "master.h"
 #include "session.h"
@@ -264,7 +259,8 @@ pidfile_open(struct master *m, char *why, size_t whysize)
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(m->pid_fd, 0) == -1 ||
+	/* 0644 despite the umask: monitors read it without root. */
+	if (fchmod(m->pid_fd, 0644) == -1 || ftruncate(m->pid_fd, 0) == -1 ||
 	    pwrite(m->pid_fd, buf, (size_t)n, 0) != n) {
 		snprintf(why, whysize, "pid file %s: %s", m->cfg.pidfile,
 		    strerror(errno));
@@ -353,8 +349,7 @@ master_open(const struct master_config *cfg, char *why, size_t whysize)
 	}
 	m->cfg = *cfg;
 	m->pid_fd = m->wake[0] = m->wake[1] = -1;
-	/* For share_memory(); there is no /proc in the jail. */
-	m->maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	m->maps_fd = forkmem_open();	/* no /proc in the jail */
 	raise_files(m);
 	if (pipe2(m->wake, O_NONBLOCK | O_CLOEXEC) == -1) {
 		snprintf(why, whysize, "pipe: %s", strerror(errno));
@@ -389,91 +384,6 @@ master_open(const struct master_config *cfg, char *why, size_t whysize)
 		return NULL;
 	}
 	return m;
-}
-
-/*
- * share_memory - collapse the master's anonymous memory (the rules, on
- * the heap) into 2 MB pages. fork() copies one page-table entry per
- * mapped page and exit() drops them again: with a 5,000-line rules file
- * (12 MB) that is about a millisecond of CPU per session, against a few
- * microseconds for a handful of huge-page entries. Children that write
- * into such a page get it split and copy only 4 KB. Best effort: on
- * kernels without MADV_COLLAPSE (before 6.1) nothing changes.
- */
-static void
-share_memory(struct master *m)
-{
-	char buf[16384], *line, *next;
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t lo, hi, start, end;
-	size_t got = 0;
-	ssize_t n;
-	int collapsed = 0;
-
-	if (getenv("EXP_TRIM")) malloc_trim(0);
-	if (getenv("EXP_NOCOLLAPSE")) return;
-	if (m->maps_fd == -1 || lseek(m->maps_fd, 0, SEEK_SET) == -1)
-		return;
-	while (got < sizeof(buf) - 1 && (n = read(m->maps_fd, buf + got,
-	    sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	for (line = buf; line != NULL && *line != '\0'; line = next) {
-		unsigned long long a, b, inode;
-		char perms[8], *p, *e;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		/* "lo-hi perms offset dev inode [path]" */
-		a = strtoull(line, &p, 16);
-		if (*p != '-')
-			continue;
-		b = strtoull(p + 1, &p, 16);
-		while (*p == ' ')
-			p++;
-		if (strlen(p) < 5)
-			continue;
-		memcpy(perms, p, 4);
-		perms[4] = '\0';
-		p += 4;
-		(void)strtoull(p, &p, 16);		/* offset */
-		while (*p == ' ')
-			p++;
-		p = strchr(p, ' ');			/* past dev */
-		if (p == NULL)
-			continue;
-		inode = strtoull(p, &e, 10);
-		if (strcmp(perms, "rw-p") != 0 || inode != 0 ||
-		    strstr(e, "[stack]") != NULL)
-			continue;
-		lo = (uintptr_t)a;
-		hi = (uintptr_t)b;
-		start = (lo + huge - 1) & ~(huge - 1);
-		end = hi & ~(huge - 1);
-		if (end > start && madvise((void *)start, end - start,
-		    MADV_COLLAPSE) == 0)
-			collapsed += (int)((end - start) / huge);
-	}
-	log_debug("event=daemon-memory huge_pages=%d", collapsed);
-}
-
-/* master_heap_prepare - a heap that huge pages can cover (master.h) */
-void
-master_heap_prepare(void)
-{
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t cur = (uintptr_t)sbrk(0);
-
-	if (getenv("EXP_NOPREP")) return;
-	if (cur != (uintptr_t)-1 && (cur & (huge - 1)) != 0 &&
-	    sbrk((intptr_t)(((cur + huge - 1) & ~(huge - 1)) - cur)) ==
-	    (void *)-1)
-		return;		/* no matter: fewer huge pages */
-	/* Large blocks on the heap too, and the heap never trimmed, so
-	   that the rules stay in the collapsed range. */
-	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	(void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 /* log_unserved - the session-format lines of a client never served */
@@ -719,8 +629,9 @@ release(struct master *m, struct held *h, int is_counted)
 	free(h);
 }
 
-/* early_or_gone - a held client is readable: it talked, or it left */
-static void
+/* early_or_gone - a held client is readable: it talked, or it left.
+   1 if h was dealt with (and freed), 0 if there was nothing after all */
+static int
 early_or_gone(struct master *m, struct held *h)
 {
 	char buf[SMTPD_EARLY_READ], drain[4096], reply[512];
@@ -730,14 +641,14 @@ early_or_gone(struct master *m, struct held *h)
 	n = recv(h->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 		io_eagain_read(h->fd);
-		return;
+		return 0;
 	}
 	fifo_unlink(m, h);
 	if (n <= 0) {
 		/* EOF or an error: the client left before the banner. */
 		log_unserved(&h->addr, h->since_ms, NULL, 0, "eof");
 		release(m, h, 1);
-		return;
+		return 1;
 	}
 	/* An early talker. Read what else is there, so that close()
 	   sends a FIN, not a reset that could destroy the reply. */
@@ -749,6 +660,7 @@ early_or_gone(struct master *m, struct held *h)
 	if (len > 0)
 		(void)send(h->fd, reply, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	release(m, h, 1);
+	return 1;
 }
 
 /* expire - serve every held client whose delay is over */
@@ -763,10 +675,9 @@ expire(struct master *m, int64_t now)
 	while ((h = m->head) != NULL && h->since_ms + delay <= now) {
 		/* Bytes may have come since the wait returned. */
 		n = recv(h->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
-			early_or_gone(m, h);
+		if ((n >= 0 || (errno != EAGAIN && errno != EINTR)) &&
+		    early_or_gone(m, h))
 			continue;
-		}
 		fifo_unlink(m, h);
 		if (iplimit_children(m->books) >= m->cfg.max_children) {
 			refuse(m, h->fd, &h->addr, h->since_ms, REFUSE_BUSY);
@@ -915,7 +826,7 @@ signals_due(struct master *m, int64_t now)
 		got_hup = 0;
 		if (!m->is_stopping && m->cfg.reload != NULL) {
 			m->cfg.reload(m->cfg.arg);
-			share_memory(m);
+			(void)forkmem_share(m->maps_fd);
 		}
 	}
 	if (got_usr1) {
@@ -996,7 +907,7 @@ master_run(struct master *m)
 		return 111;
 	}
 	io_wantread(m->wake[0]);
-	share_memory(m);
+	(void)forkmem_share(m->maps_fd);
 	log_info("event=daemon-start pid=%ld listen=%s banner_delay=%u "
 	    "max_children=%u max_per_ip=%u max_held=%u max_files=%u",
 	    (long)getpid(), addrs, m->cfg.banner_delay, m->cfg.max_children,
@@ -1020,7 +931,7 @@ master_run(struct master *m)
 				if (m->accept_resume_ms == 0)
 					accept_some(m, l);
 			} else if ((h = io_getcookie(fd)) != NULL)
-				early_or_gone(m, h);
+				(void)early_or_gone(m, h);
 		}
 		now = now_ms();
 		expire(m, now);

@@ -46,7 +46,10 @@ struct master_config {
 	unsigned int max_held;		/* clients in the banner delay */
 	unsigned int max_files;		/* RLIMIT_NOFILE of the master */
 	unsigned int drain_timeout;	/* seconds after SIGTERM */
-	int keep_fd;			/* kept open in children, or -1 */
+	int keep_fd;			/* the syslog socket, kept open in
+					   children; -1 (or not a socket any
+					   more): children closelog() and
+					   reconnect from the jail */
 	volatile sig_atomic_t *child_stop;	/* a child's SIGTERM flag */
 	void (*child)(void *arg);	/* serve fd 0/1; then _exit(0) */
 	void (*reload)(void *arg);	/* SIGHUP, in the master */
@@ -55,14 +58,6 @@ struct master_config {
 
 struct master;
 
-/*
- * master_heap_prepare - call first in main() in daemon mode, before any
- * allocation: starts the heap on a 2 MB boundary and keeps large blocks
- * on it, so that the rules the master loads can be collapsed into huge
- * pages (see share_memory() in master.c) and each fork copies a few
- * entries instead of thousands. glibc only; harmless elsewhere.
- */
-void master_heap_prepare(void);
 
 /*
  * master_open - as root: file limit, pid file, listeners, signal

@@ -30,7 +30,9 @@ enum session_state {
 };
 
 #define REPLY_MAX	512	/* a reply line with CRLF (RFC 5321) */
-#define OUT_SIZE	(SMTPD_OUT_HIGH + 4 * REPLY_MAX)
+#define OUT_SIZE	(SMTPD_OUT_HIGH + 4 * REPLY_MAX)	/* at most */
+#define OUT_START	4096	/* to begin with: most sessions need less */
+#define RCPT_START	4	/* recipient slots to begin with */
 #define QLOG_MAX	2048	/* the -q line */
 #define EARLY_REPLY	"554 5.5.1 %s Error: talked before the greeting"
 
@@ -48,7 +50,8 @@ struct session {
 	int is_line_long;		/* discarding to the next LF */
 
 	size_t out_off, out_len;
-	char out[OUT_SIZE];
+	size_t out_cap;			/* OUT_START, doubled up to OUT_SIZE */
+	char *out;
 
 	char helo[SMTPD_HELO_MAX + 1];
 	int has_helo;
@@ -57,8 +60,9 @@ struct session {
 	int has_mail;
 	char from[SMTPD_PATH_MAX + 1];
 	struct cmd_mail_params mp;
-	char (*rcpt)[SMTPD_PATH_MAX + 1];	/* cfg->max_rcpt entries */
+	char (*rcpt)[SMTPD_PATH_MAX + 1];	/* up to cfg->max_rcpt */
 	size_t nrcpt;
+	size_t rcpt_cap;		/* slots allocated */
 	unsigned int rcpt_tried;
 	int is_spool_open;
 	char id[SPOOL_ID_MAX + 1];
@@ -75,6 +79,8 @@ struct session {
 	char qlog[QLOG_MAX];		/* -q: the transaction's line */
 	size_t qlog_len;
 };
+
+static int rcpt_grow(struct session *s);
 
 /* field - client text for a key=value log field: printable, capped, no
    blank, quote or '=' (so the line still splits on blanks) */
@@ -103,10 +109,10 @@ text(char *dst, size_t size, const char *src, size_t len)
 static void __attribute__((format(printf, 2, 3)))
 reply(struct session *s, const char *fmt, ...)
 {
-	char line[REPLY_MAX];
+	char line[REPLY_MAX], *p;
 	va_list ap;
 	int n;
-	size_t len;
+	size_t len, need, cap;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
@@ -114,14 +120,28 @@ reply(struct session *s, const char *fmt, ...)
 	if (n < 0)
 		return;
 	len = strlen(line);
-	if (s->out_off > 0 && s->out_off + s->out_len + len + 2 > OUT_SIZE) {
+	need = s->out_len + len + 2;
+	if (s->out_off > 0 && s->out_off + need > s->out_cap) {
 		memmove(s->out, s->out + s->out_off, s->out_len);
 		s->out_off = 0;
 	}
-	if (s->out_off + s->out_len + len + 2 > OUT_SIZE) {
-		/* Cannot happen: input stops at SMTPD_OUT_HIGH. */
-		log_warnx("event=bug what=output-overflow");
-		return;
+	if (need > s->out_cap) {
+		cap = s->out_cap;
+		while (cap < need && cap < OUT_SIZE)
+			cap *= 2;
+		if (cap > OUT_SIZE)
+			cap = OUT_SIZE;
+		if (need > cap) {
+			/* Cannot happen: input stops at SMTPD_OUT_HIGH. */
+			log_warnx("event=bug what=output-overflow");
+			return;
+		}
+		if ((p = realloc(s->out, cap)) == NULL) {
+			log_warn("event=session-error reply dropped");
+			return;
+		}
+		s->out = p;
+		s->out_cap = cap;
 	}
 	memcpy(s->out + s->out_off + s->out_len, line, len);
 	memcpy(s->out + s->out_off + s->out_len + len, "\r\n", 2);
@@ -415,6 +435,11 @@ do_rcpt(struct session *s, const struct cmd *c)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	if (s->nrcpt == s->rcpt_cap && rcpt_grow(s) == -1) {
+		log_warn("event=session-error no room for a recipient");
+		reply(s, "452 4.3.1 Insufficient system storage");
+		return;
+	}
 	s->rcpt_tried++;
 	memset(&q, 0, sizeof(q));
 	q.stage = POLICY_RCPT;
@@ -667,6 +692,22 @@ do_command(struct session *s, const char *line, size_t len)
 	}
 }
 
+/* rcpt_grow - twice the recipient slots, at most max_rcpt; 0 or -1 */
+static int
+rcpt_grow(struct session *s)
+{
+	size_t cap = s->rcpt_cap == 0 ? RCPT_START : s->rcpt_cap * 2;
+	void *p;
+
+	if (cap > s->cfg->max_rcpt)
+		cap = s->cfg->max_rcpt;
+	if ((p = reallocarray(s->rcpt, cap, sizeof(*s->rcpt))) == NULL)
+		return -1;
+	s->rcpt = p;
+	s->rcpt_cap = cap;
+	return 0;
+}
+
 /* session_new - a session before its banner */
 struct session *
 session_new(const struct session_config *cfg, const struct session_peer *peer,
@@ -682,10 +723,13 @@ session_new(const struct session_config *cfg, const struct session_peer *peer,
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->rcpt = calloc(n, sizeof(*s->rcpt))) == NULL) {
+	/* Both grow as needed, within their bounds (OUT_SIZE, max_rcpt):
+	   a session that sends one message touches a few KB, not 90. */
+	if ((s->out = malloc(OUT_START)) == NULL) {
 		free(s);
 		return NULL;
 	}
+	s->out_cap = OUT_START;
 	s->cfg = cfg;
 	s->peer = peer;
 	s->policy = policy;
@@ -704,6 +748,7 @@ session_free(struct session *s)
 		return;
 	spool_forget(s);
 	free(s->rcpt);
+	free(s->out);
 	free(s);
 }
 

@@ -33,6 +33,7 @@
 #include "../lib/spool.h"
 #include "../rules/rules.h"
 #include "conn.h"
+#include "forkmem.h"
 #include "master.h"
 #include "serve.h"
 #include "session.h"
@@ -553,7 +554,7 @@ main(int argc, char **argv)
 	defaults(&o);
 	parse_args(&o, argc, argv);
 	if (o.is_daemon) {
-		master_heap_prepare();
+		forkmem_prepare();
 		stdio_daemon();
 	}
 	fd = lowest_free_fd();
