@@ -94,8 +94,11 @@ define program
 $(B)/$(1)/bin/$(2): $(B)/$(1)/$$($(2)_MAIN:.c=.o) $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(OWFAT_A)
 	$$(CC) $$($(1)_LDFLAGS) -o $$@ $$< $$(foreach a,$$($(2)_LIBS),$(B)/$(1)/lib$$(a).a) $$(LDLIBS)
 endef
-rel_LDFLAGS :=
-asan_LDFLAGS := $(ASAN_LDFLAGS)
+# Bind every symbol at start (full RELRO): a forked daemon child then
+# pays no lazy binding of libdb and friends per session.
+HARDEN_LDFLAGS := -Wl,-z,relro -Wl,-z,now
+rel_LDFLAGS := $(HARDEN_LDFLAGS)
+asan_LDFLAGS := $(ASAN_LDFLAGS) $(HARDEN_LDFLAGS)
 rel_CC	:= $(CC)
 asan_CC	:= $(CC)
 fuzz_CC	:= clang
