@@ -25,17 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from postfixbase import PostfixBase, PostfixError  # noqa: F401
+
 import pytest
 
 SENDMAIL = "/usr/sbin/sendmail"
 DOMAIN = "test.example"
 
 
-class PostfixError(Exception):
-    pass
-
-
-class Postfix:
+class Postfix(PostfixBase):
     """start() / stop() one instance; mailbox(local) lists deliveries."""
 
     def __init__(self, base, group, mailboxes, owner):
@@ -128,12 +126,6 @@ maillog_file_prefixes = {self.base}
         """smtpfwdd options that deliver into this instance."""
         return ["-s", SENDMAIL, "-e", "MAIL_CONFIG=%s" % self.cf]
 
-    def log(self):
-        try:
-            return self.maillog.read_text(errors="replace")
-        except OSError:
-            return ""
-
     def mailbox(self, local):
         """The files delivered to local@DOMAIN, as bytes."""
         d = self.vmail / local / "new"
@@ -145,23 +137,6 @@ maillog_file_prefixes = {self.base}
         return sum(len(list((self.vmail / m / "new").glob("*")))
                    for m in self.mailboxes if (self.vmail / m / "new").is_dir())
 
-    def stop(self):
-        """postfix stop, then make sure the master is gone (by PID)."""
-        if self.pid is None:
-            return
-        subprocess.run(["postfix", "-c", str(self.cf), "stop"],
-                       capture_output=True, timeout=60)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                self.pid = None
-                return
-            time.sleep(0.05)
-        os.kill(self.pid, 9)
-        raise PostfixError("the Postfix master (pid %d) did not stop" %
-                           self.pid)
 
 
 def start_instance(group, mailboxes):

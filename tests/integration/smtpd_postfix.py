@@ -18,11 +18,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from postfixbase import PostfixBase, PostfixError  # noqa: F401
+
 DOMAIN = "test.example"
-
-
-class PostfixError(Exception):
-    pass
 
 
 def _master_cf(port):
@@ -44,7 +42,7 @@ def _master_cf(port):
     return "\n".join(out) + "\n"
 
 
-class Postfix:
+class Postfix(PostfixBase):
     def __init__(self, base, port, mode="relay", relayhost=None,
                  myhostname="relay." + DOMAIN, extra=None):
         self.base = Path(base)
@@ -134,12 +132,6 @@ class Postfix:
         return any(len(r) > 3 and r[1] == f"0100007F:{self.port:04X}" and
                    r[3] == "0A" for r in rows)
 
-    def log(self):
-        try:
-            return self.maillog.read_text(errors="replace")
-        except OSError:
-            return ""
-
     def queue_empty(self):
         """No message in incoming, active or deferred."""
         for d in ("incoming", "active", "deferred", "maildrop"):
@@ -148,20 +140,3 @@ class Postfix:
                 return False
         return True
 
-    def stop(self):
-        """postfix stop, then make sure the master is gone (by PID)."""
-        if self.pid is None:
-            return
-        subprocess.run(["postfix", "-c", str(self.cf), "stop"],
-                       capture_output=True, timeout=60)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                self.pid = None
-                return
-            time.sleep(0.05)
-        os.kill(self.pid, 9)
-        raise PostfixError("the Postfix master (pid %d) did not stop" %
-                           self.pid)
