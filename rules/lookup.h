@@ -1,7 +1,8 @@
 /* lookup.h - one interface for every database a rule can name */
 /*
  * A backend is a struct lookup_ops in the registry (lookup.c). The
- * rules engine opens a table once per session and asks it for keys in
+ * rules engine opens a table once per session (or uses the one a
+ * daemon master opened for all, rule_share.c) and asks it for keys in
  * the search order of rule_key.c (string backends) or for an address
  * (address backends such as IPBLOCK). Every answer is three-valued:
  * found / not found / temporary failure, never folded together.
@@ -36,6 +37,9 @@ struct lookup_ops {
 	enum lookup_result (*find_addr)(void *handle,
 	    const struct net_addr *addr, char *value, size_t valuesize,
 	    char *err, size_t errsize);
+	/* fd - the descriptor the handle reads through, or -1; NULL for
+	   backends that keep none (memory maps) */
+	int (*fd)(void *handle);
 	/* close - release the handle */
 	void (*close)(void *handle);
 	/* library - what implements the backend, for rulecheck -V */

@@ -109,6 +109,7 @@ const struct lookup_ops lookup_cdb_ops = {
 	.open = table_open,
 	.find = table_find,
 	.find_addr = NULL,
+	.fd = NULL,		/* the file is mapped: nothing reads fd */
 	.close = table_close,
 	.library = table_library,
 };

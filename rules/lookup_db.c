@@ -109,6 +109,16 @@ table_close(void *handle)
 	db->close(db, 0);
 }
 
+/* table_fd - the descriptor libdb reads the file through */
+static int
+table_fd(void *handle)
+{
+	DB *db = handle;
+	int fd;
+
+	return db->fd(db, &fd) == 0 ? fd : -1;
+}
+
 /* table_library - the Berkeley DB version */
 static const char *
 table_library(void)
@@ -121,6 +131,7 @@ const struct lookup_ops lookup_db_ops = {
 	.open = table_open,
 	.find = table_find,
 	.find_addr = NULL,
+	.fd = table_fd,
 	.close = table_close,
 	.library = table_library,
 };

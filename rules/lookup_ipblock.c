@@ -77,6 +77,7 @@ const struct lookup_ops lookup_ipblock_ops = {
 	.open = ipblock_open,
 	.find = ipblock_find,
 	.find_addr = ipblock_find_addr,
+	.fd = NULL,		/* mapped; the descriptor is closed at open */
 	.close = ipblock_close,
 	.library = ipblock_library,
 };

@@ -3,7 +3,8 @@
  * The only file that includes <pcre2.h>. Patterns are compiled once,
  * when the rules are loaded; a pattern is JIT-compiled only after
  * REGEX_JIT_AFTER uses, because an inetd-mode process that decides one
- * or two recipients would spend more on JIT than it saves. Matching is
+ * or two recipients would spend more on JIT than it saves; a daemon master
+ * compiles them all at once with regex_prepare() before it forks. Matching is
  * bounded by match and depth limits; hitting one is an error (-1), which
  * the engine turns into a temporary failure, never a match or a miss.
  * SPDX-License-Identifier: BSD-2-Clause
@@ -52,6 +53,48 @@ regex_compile(const char *pattern, size_t len, char *err, size_t errsize)
 	return re;
 }
 
+/* scratch_ready - the match data and limits, made once; -1 on ENOMEM */
+static int
+scratch_ready(void)
+{
+	if (scratch == NULL &&
+	    (scratch = pcre2_match_data_create(1, NULL)) == NULL)
+		return -1;
+	if (limits == NULL) {
+		if ((limits = pcre2_match_context_create(NULL)) == NULL)
+			return -1;
+		pcre2_set_depth_limit(limits, REGEX_DEPTH_LIMIT);
+	}
+	return 0;
+}
+
+/* regex_prepare - JIT-compile now; after it, matching writes nothing */
+void
+regex_prepare(struct regex *re)
+{
+	(void)scratch_ready();
+	if (!re->jit_tried) {
+		re->jit_tried = 1;
+		(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	}
+}
+
+/* regex_warm - the match context set for match_limit, and PCRE2's
+   matcher run once, so that a forked child's first match writes
+   nothing shared */
+void
+regex_warm(unsigned long match_limit)
+{
+	struct regex *re;
+	char err[64];
+
+	if ((re = regex_compile("^$", 2, err, sizeof(err))) == NULL)
+		return;
+	regex_prepare(re);
+	(void)regex_match(re, "", 0, match_limit);
+	regex_free(re);
+}
+
 /* regex_match - does the regex match somewhere in subject */
 int
 regex_match(struct regex *re, const char *subject, size_t len,
@@ -61,14 +104,8 @@ regex_match(struct regex *re, const char *subject, size_t len,
 
 	if (match_limit == 0)
 		match_limit = REGEX_MATCH_LIMIT;
-	if (scratch == NULL &&
-	    (scratch = pcre2_match_data_create(1, NULL)) == NULL)
+	if (scratch_ready() == -1)
 		return -1;
-	if (limits == NULL) {
-		if ((limits = pcre2_match_context_create(NULL)) == NULL)
-			return -1;
-		pcre2_set_depth_limit(limits, REGEX_DEPTH_LIMIT);
-	}
 	if (limits_value != match_limit) {
 		pcre2_set_match_limit(limits, (uint32_t)match_limit);
 		limits_value = match_limit;

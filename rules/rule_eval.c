@@ -33,6 +33,7 @@ enum fact_state {
 struct table_state {
 	void *handle;
 	int tried;
+	int is_shared;		/* handle is the ruleset's: not ours to close */
 	char error[LOOKUP_ERR_MAX];
 	/* Results for the source field last the session; the address
 	   fields' last one decision (gen). */
@@ -164,7 +165,7 @@ rule_session_free(struct rule_session *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->rs->ntables; i++)
-		if (s->tables[i].handle != NULL)
+		if (s->tables[i].handle != NULL && !s->tables[i].is_shared)
 			s->rs->tables[i].ops->close(s->tables[i].handle);
 	free(s->tables);
 	free(s->client_cands.v);
@@ -449,27 +450,6 @@ nsmx_match(struct eval *e, const struct token *t, const char *domain,
 	return result;
 }
 
-/*
- * table_open - open a table, under opts.table_root if one is set (rulecheck
- * on the host reading the paths a jailed smtpd uses)
- */
-static void *
-table_open(const struct ruleset *rs, const struct table_ref *ref, char *err,
-    size_t errsize)
-{
-	char path[4096];
-	const char *root = rs->opts.table_root;
-
-	if (root == NULL || root[0] == '\0')
-		return ref->ops->open(ref->path, err, errsize);
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root,
-	    ref->path[0] == '/' ? ref->path + 1 : ref->path) >= sizeof(path)) {
-		snprintf(err, errsize, "path too long under %s", root);
-		return NULL;
-	}
-	return ref->ops->open(path, err, errsize);
-}
-
 struct key_search {
 	struct eval *e;
 	struct table_state *ts;
@@ -503,8 +483,12 @@ table_handle(struct eval *e, const struct token *t)
 
 	if (!ts->tried) {
 		ts->tried = 1;
-		ts->handle = table_open(s->rs, &s->rs->tables[t->table],
-		    ts->error, sizeof(ts->error));
+		ts->handle = rule_table_shared(s->rs, &s->rs->tables[t->table]);
+		ts->is_shared = ts->handle != NULL;
+		if (ts->handle == NULL)
+			ts->handle = rule_table_open(s->rs,
+			    &s->rs->tables[t->table], ts->error,
+			    sizeof(ts->error));
 	}
 	if (ts->handle == NULL)
 		tempfail(e, "%s", ts->error);
@@ -998,7 +982,7 @@ ruleset_check_tables(const struct ruleset *rs)
 	void *h;
 
 	for (i = 0; i < rs->ntables; i++) {
-		h = table_open(rs, &rs->tables[i], err, sizeof(err));
+		h = rule_table_open(rs, &rs->tables[i], err, sizeof(err));
 		if (h == NULL) {
 			failures++;
 			if (rs->opts.error_fn != NULL)

@@ -1,15 +1,19 @@
 /* rule_int.h - the compiled form of a rules file, shared by rules files */
 /*
  * Not a public header: smtpd and the tools use rules.h. A ruleset is
- * immutable after load; everything a decision learns lives in the
+ * immutable after load, but for ruleset_share(), which a daemon master
+ * calls before it forks; everything a decision learns lives in the
  * struct rule_session.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef GK_RULE_INT_H
 #define GK_RULE_INT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "rules.h"
 #include "lookup.h"
@@ -114,10 +118,22 @@ enum table_kind {
 	TABLE_IPBLOCK		/* address backend: find_addr */
 };
 
+/* What identifies a file's contents without reading them. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
 struct table_ref {
 	enum table_kind kind;
 	const struct lookup_ops *ops;
 	char *path;
+	void *shared;			/* ruleset_share(): the master's handle */
+	struct file_id shared_id;	/* ... and the file it opened */
+	int is_share_failed;		/* reported; said again only after a
+					   success */
 };
 
 /* A growing list of rule numbers (indices into rs->rules). */
@@ -139,6 +155,7 @@ struct ruleset {
 	struct reply_part *default_parts;
 	size_t default_nparts;
 	char *default_reply;
+	int is_jitted;			/* ruleset_share() compiled the regexes */
 };
 
 /* rule_glob.c */
@@ -178,5 +195,14 @@ const uint32_t *rule_index_always(const struct rule_index *ix, size_t *n);
 
 /* rule_parse.c */
 void token_free(struct token *t);
+
+/* rule_share.c */
+int table_path(const struct ruleset *rs, const struct table_ref *ref,
+    char *buf, size_t size);
+void *rule_table_open(const struct ruleset *rs, const struct table_ref *ref,
+    char *err, size_t errsize);
+void *rule_table_shared(const struct ruleset *rs,
+    const struct table_ref *ref);
+void ruleset_unshare(struct ruleset *rs);
 
 #endif

@@ -280,6 +280,7 @@ table_index(struct parser *p, enum table_kind kind, const char *path,
 	}
 	rs->tables = n;
 	n = &rs->tables[rs->ntables];
+	memset(n, 0, sizeof(*n));
 	n->kind = kind;
 	if ((n->path = xstrndup(path, len)) == NULL) {
 		perror_line(p, "out of memory");
@@ -957,6 +958,7 @@ ruleset_free(struct ruleset *rs)
 
 	if (rs == NULL)
 		return;
+	ruleset_unshare(rs);
 	rule_index_free(rs->index);
 	for (i = 0; i < rs->nrules; i++)
 		rule_free(&rs->rules[i]);

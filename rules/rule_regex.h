@@ -27,6 +27,15 @@ struct regex *regex_compile(const char *pattern, size_t len, char *err,
 int regex_match(struct regex *re, const char *subject, size_t len,
     unsigned long match_limit);
 
+/* regex_prepare - JIT-compile now (a daemon master, before it forks),
+   so that matching in its children neither compiles nor writes to the
+   compiled regex */
+void regex_prepare(struct regex *re);
+
+/* regex_warm - one match, so that the matcher's state for this limit
+   (0: the default) exists before a fork */
+void regex_warm(unsigned long match_limit);
+
 /* regex_free - release a compiled regex (NULL allowed) */
 void regex_free(struct regex *re);
 

@@ -43,6 +43,8 @@ enum rule_verdict_kind {
 #define RULE_VALUE_MAX		256	/* %V text, with NUL */
 #define RULE_REASON_MAX		256	/* tempfail reason, with NUL */
 #define RULE_ADDR_MAX		1024	/* envelope address used in a decision */
+#define RULE_SHARE_FDS_MAX	64	/* shared tables that keep a descriptor
+					   (Berkeley DB); more are per session */
 
 /* Called once per error found while loading: "file:line: reason". */
 typedef void rule_error_fn(void *arg, const char *file, unsigned int line,
@@ -88,6 +90,26 @@ const char *ruleset_line_text(const struct ruleset *rs, unsigned int line);
 /* ruleset_check_tables - open every database the rules name; report
    failures through error_fn; returns the number of failures (rulecheck -n) */
 unsigned int ruleset_check_tables(const struct ruleset *rs);
+
+/*
+ * ruleset_share - for a process that forks a session per connection
+ * (smtpd -D): open every table the rules name and JIT-compile every
+ * regex now, in this process, so that forked sessions inherit them
+ * instead of each opening and compiling its own. A session uses an
+ * inherited handle only while the table's file is still the one it
+ * was opened from (device, inode, size, mtime, ctime); otherwise it
+ * opens its own. Calling it again reopens the tables whose files
+ * changed. Returns the number of tables it could not open, each
+ * reported through error_fn; sessions open those themselves, as they
+ * would without sharing. At most RULE_SHARE_FDS_MAX of the shared
+ * tables keep a descriptor open (Berkeley DB files); further ones are
+ * opened per session.
+ */
+unsigned int ruleset_share(struct ruleset *rs);
+
+/* ruleset_shared_fds - the descriptors the shared handles read from,
+   which a forked child must keep open; how many, at most max */
+size_t ruleset_shared_fds(const struct ruleset *rs, int *fds, size_t max);
 
 /* rule_action_name - "allow", "deny", "noto", "noto_delay", ... */
 const char *rule_action_name(enum rule_action action);

@@ -74,6 +74,7 @@ struct master {
 	int has_forwarded_term;		/* children were sent SIGTERM */
 	int64_t drain_end_ms;
 	int64_t accept_resume_ms;	/* 0: accepting */
+	int64_t refresh_ms;		/* cfg.refresh() is due */
 	unsigned int terms_seen;
 };
 
@@ -457,16 +458,46 @@ fifo_unlink(struct master *m, struct held *h)
 	m->nheld--;
 }
 
-/* close_others - in a child: every descriptor but 0, 1, 2 and keep */
+/* cmp_fd - qsort order of descriptors */
+static int
+cmp_fd(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* is_kept - fd is one of the n in keep */
+static int
+is_kept(int fd, const int *keep, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return 1;
+	return 0;
+}
+
+/* close_others - in a child: every descriptor but 0, 1, 2 and the n in
+   keep (which this sorts) */
 static void
-close_others(int keep)
+close_others(int *keep, size_t n)
 {
 	struct rlimit rl;
-	unsigned int fd, last = 65535;
+	unsigned int fd, from = 3, last = 65535;
+	size_t i;
 
-	if (keep > 3 && close_range(3, (unsigned int)keep - 1, 0) == -1)
-		goto slow;
-	if (close_range(keep >= 3 ? (unsigned int)keep + 1 : 3, ~0U, 0) == -1)
+	qsort(keep, n, sizeof(*keep), cmp_fd);
+	for (i = 0; i < n; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from &&
+		    close_range(from, (unsigned int)keep[i] - 1, 0) == -1)
+			goto slow;
+		from = (unsigned int)keep[i] + 1;
+	}
+	if (close_range(from, ~0U, 0) == -1)
 		goto slow;
 	return;
 slow:
@@ -474,7 +505,7 @@ slow:
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
 		last = (unsigned int)rl.rlim_cur;
 	for (fd = 3; fd < last; fd++)
-		if ((int)fd != keep)
+		if (!is_kept((int)fd, keep, n))
 			(void)close((int)fd);
 }
 
@@ -496,6 +527,8 @@ child_start(struct master *m, int fd)
 {
 	struct sigaction sa;
 	sigset_t set;
+	int keep[SMTPD_KEEP_FDS_MAX + 1];
+	size_t nkeep = 0;
 
 	/* The handled signals are still blocked (start_child). */
 	memset(&sa, 0, sizeof(sa));
@@ -512,7 +545,11 @@ child_start(struct master *m, int fd)
 		log_warn("event=conn-error dup2 in child");
 		_exit(111);
 	}
-	close_others(m->cfg.keep_fd);
+	if (m->cfg.keep_fds != NULL)
+		nkeep = m->cfg.keep_fds(m->cfg.arg, keep, SMTPD_KEEP_FDS_MAX);
+	if (m->cfg.keep_fd >= 0)
+		keep[nkeep++] = m->cfg.keep_fd;
+	close_others(keep, nkeep);
 	if (!is_unix_socket(m->cfg.keep_fd)) {
 		/* No syslog socket was found at start-up, or syslog has
 		   reconnected elsewhere since (syslogd restarted): let libc
@@ -924,6 +961,10 @@ master_run(struct master *m)
 		}
 		now = now_ms();
 		signals_due(m, now);
+		if (m->cfg.refresh != NULL && now >= m->refresh_ms) {
+			m->cfg.refresh(m->cfg.arg);
+			m->refresh_ms = now + 1000;
+		}
 		while ((fd = io_canread()) != -1) {
 			if (fd == m->wake[0])
 				drain_wake(m);

@@ -15,11 +15,12 @@
  *   hangs up is logged and forgotten.
  * - A client that waited politely gets a child (fork, no exec), if
  *   fewer than max_children run; else 421. The child has the connection
- *   on fd 0 and 1, no other descriptor of the master except keep_fd,
- *   and calls cfg->child() (the same code as inetd mode).
+ *   on fd 0 and 1, no other descriptor of the master except keep_fd
+ *   and those cfg->keep_fds() names, and calls cfg->child() (the same
+ *   code as inetd mode).
  * - Children are reaped as soon as SIGCHLD arrives (self-pipe; the
  *   handlers only set flags and write a byte). SIGHUP calls
- *   cfg->reload(). SIGTERM (or SIGINT) closes the listeners, refuses the
+ *   cfg->reload(); cfg->refresh() runs at most once a second. SIGTERM (or SIGINT) closes the listeners, refuses the
  *   held clients with 421, and waits for the sessions to end; after
  *   drain_timeout seconds, or at a second SIGTERM, the children are sent
  *   SIGTERM (they end with 421 at their next chance). SIGUSR1 logs the
@@ -53,6 +54,12 @@ struct master_config {
 	volatile sig_atomic_t *child_stop;	/* a child's SIGTERM flag */
 	void (*child)(void *arg);	/* serve fd 0/1; then _exit(0) */
 	void (*reload)(void *arg);	/* SIGHUP, in the master */
+	/* in the master, at most once a second while clients come: bring
+	   what children inherit up to date (open tables); NULL: none */
+	void (*refresh)(void *arg);
+	/* in a child, before it closes the master's descriptors: those it
+	   must keep (the rules' shared tables); how many, at most max */
+	size_t (*keep_fds)(void *arg, int *fds, size_t max);
 	void *arg;
 };
 

@@ -528,11 +528,33 @@ daemon_reload(void *arg)
 		    "loaded before stay in force", ctx->o->rules);
 		return;
 	}
+	(void)ruleset_share(rs);
 	ruleset_free(ctx->rs);
 	ctx->rs = rs;
 	log_info("event=rules-reload file=%s rules=%zu", ctx->o->rules,
 	    ruleset_rule_count(rs));
 }
+
+/* daemon_refresh - once a second in the master: tables that changed */
+static void
+daemon_refresh(void *arg)
+{
+	struct daemon_ctx *ctx = arg;
+
+	(void)ruleset_share(ctx->rs);
+}
+
+/* daemon_keep_fds - in a child: the shared tables' descriptors */
+static size_t
+daemon_keep_fds(void *arg, int *fds, size_t max)
+{
+	struct daemon_ctx *ctx = arg;
+
+	return ruleset_shared_fds(ctx->rs, fds, max);
+}
+
+_Static_assert(SMTPD_KEEP_FDS_MAX >= RULE_SHARE_FDS_MAX,
+    "a child must be able to keep every shared table's descriptor");
 
 int
 main(int argc, char **argv)
@@ -606,6 +628,8 @@ main(int argc, char **argv)
 		o.master.child_stop = &stop_flag;
 		o.master.child = daemon_child;
 		o.master.reload = daemon_reload;
+		o.master.refresh = daemon_refresh;
+		o.master.keep_fds = daemon_keep_fds;
 		o.master.arg = &ctx;
 		if ((m = master_open(&o.master, why, sizeof(why))) == NULL)
 			die_config("%s", why);
@@ -630,6 +654,9 @@ main(int argc, char **argv)
 		if (rs == NULL)
 			die_config("event=rules-error file=%s: not loaded; "
 			    "not starting", o.rules);
+		/* Tables opened and regexes compiled once, here, for
+		   every child; a table that fails is opened per session. */
+		(void)ruleset_share(rs);
 		ctx.rs = rs;
 		return master_run(m);
 	}

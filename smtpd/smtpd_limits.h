@@ -77,6 +77,8 @@
  */
 #define SMTPD_PORT_DEFAULT	25
 #define SMTPD_LISTEN_MAX	16	/* -b addresses */
+#define SMTPD_KEEP_FDS_MAX	64	/* the rules' shared tables' files
+					   (RULE_SHARE_FDS_MAX) in a child */
 #define SMTPD_BACKLOG		1024	/* listen(2) queue of each listener */
 #define SMTPD_CHILDREN_DEFAULT	300	/* max_children: sessions at once */
 #define SMTPD_CHILDREN_LIMIT	20000

@@ -356,6 +356,81 @@ def test_sighup_reloads_or_keeps_the_old_rules(jail):
     assert count(logs, "event=rules-reload") == 1
 
 
+def build_table(path, pairs):
+    """A Berkeley DB (.db) or CDB (.cdb) table, written aside and renamed
+    into place as gkdb-build does."""
+    tmp = path.with_name(path.name + ".new")
+    text = "".join(f"{k}\n{v}\n" for k, v in pairs)
+    if path.suffix == ".cdb":
+        cmd = ["cdb", "-c", "-m", str(tmp)]
+        text = "".join(f"{k} {v}\n" for k, v in pairs)
+    else:
+        cmd = ["db5.3_load", "-T", "-t", "hash", str(tmp)]
+    subprocess.run(cmd, input=text, text=True, check=True)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+
+
+def test_tables_shared_by_the_master_follow_their_files(jail):
+    """The master opens the tables once for all children; a table
+    replaced or removed under a running daemon is seen by the next
+    session, without SIGHUP."""
+    dbs = jail.path / "dbs"             # made by jail-setup
+    build_table(dbs / "users.db", [("gone@hosted.example", "retired")])
+    build_table(dbs / "senders.cdb", [("spam.example", "spammer")])
+    jail.set_rules("noto:ALL:ALL:HASH=/dbs/users.db:550 5.1.1 %V\n"
+                   "noto:ALL:/^x@/ EXCEPT CDB=/dbs/senders.cdb:ALL:"
+                   "550 5.7.1 x\n"
+                   "noto:ALL:CDB=/dbs/senders.cdb:ALL:550 5.7.1 %V\n"
+                   "allow:ALL:ALL:ALL\n")
+    h = DaemonHarness(jail, extra=["-H"])
+
+    def rcpt(frm, to):
+        s = dial(h)
+        assert s.reply()[0] == 220
+        kids = children_of(h.pid)
+        assert s.cmd("HELO share.example.org")[0] == 250
+        assert s.cmd(f"MAIL FROM:<{frm}>")[0] == 250
+        code, lines = s.cmd(f"RCPT TO:<{to}>")
+        s.cmd("QUIT")
+        s.close()
+        return (code, " ".join(lines)), kids
+
+    try:
+        (code, text), kids = rcpt("a@spam.example", "b@example.org")
+        assert (code, "spammer" in text) == (550, True)
+        # the child kept the Berkeley DB file's descriptor, nothing else
+        for kid in kids:
+            try:
+                fds = {int(x): os.readlink(f"/proc/{kid}/fd/{x}")
+                       for x in os.listdir(f"/proc/{kid}/fd")}
+            except FileNotFoundError:
+                continue            # already gone
+            extra = [t for fd, t in fds.items() if fd > 2]
+            assert [t.endswith("/dbs/users.db") for t in extra] == [True], \
+                (kid, fds)
+        assert rcpt("a@ok.example", "gone@hosted.example")[0][0] == 550
+        assert rcpt("x@ok.example", "b@example.org")[0][0] == 550
+        build_table(dbs / "users.db", [("old@hosted.example", "moved")])
+        build_table(dbs / "senders.cdb", [("ok.example", "now listed")])
+        assert rcpt("a@fine.example", "gone@hosted.example")[0][0] == 250
+        (code, text), _ = rcpt("a@fine.example", "old@hosted.example")
+        assert (code, "moved" in text) == (550, True)
+        (code, text), _ = rcpt("a@ok.example", "b@example.org")
+        assert (code, "now listed" in text) == (550, True)
+        (dbs / "senders.cdb").unlink()
+        time.sleep(1.2)             # the master has looked again
+        assert rcpt("a@ok.example", "b@example.org")[0][0] == 451
+        build_table(dbs / "senders.cdb", [("spam.example", "spammer")])
+        assert rcpt("a@ok.example", "b@example.org")[0][0] == 250
+        h.wait()
+    finally:
+        h.stop()
+    logs = h.logs()
+    assert "event=rules-reload" not in logs
+    assert count(logs, "senders.cdb") >= 1
+
+
 def test_broken_rules_refuse_to_start(jail):
     jail.set_rules("allow:ALL:ALL:ALL\nbogus:ALL:ALL:ALL\n")
     h = DaemonHarness(jail, expect_start=False)

@@ -5,11 +5,14 @@
  * db5.3_load into a temporary directory.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/wait.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../t.h"
 #include "../../lib/log.h"
@@ -524,6 +527,79 @@ test_tables(void)
 	}
 }
 
+/* test_share - ruleset_share(): tables and regexes from a daemon master */
+static void
+test_share(void)
+{
+	const char *dir = t_tmpdir();
+	char cmd[2048], rules[4096], before[sizeof(errors)];
+	struct ruleset *rs;
+	int fds[8], status;
+	size_t n, i;
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && "
+	    "printf '198.51.100.7 first\\n' > s.txt && cdb -c -m s.cdb s.txt && "
+	    "printf 'hosted.example\\nhosted\\n' > d.txt && "
+	    "db5.3_load -T -t hash -f d.txt d.db", dir);
+	ok(run(cmd) == 0, "share: tables built");
+	snprintf(rules, sizeof(rules),
+	    "deny:CDB=%s/s.cdb:ALL:ALL:550 %%V\n"
+	    "noto:ALL:/^spam[0-9]+@/:ALL:550 regex\n"
+	    "noto:ALL:ALL:HASH=%s/d.db:550 %%V\n"
+	    "deny:ALL:CDB=%s/gone.cdb:ALL:550 never\n"
+	    "allow:ALL:ALL:ALL\n", dir, dir, dir);
+	if ((rs = load(rules)) == NULL) {
+		ok(0, "share: rules parse");
+		return;
+	}
+	ok(ruleset_share(rs) == 1, "share: one table cannot be opened");
+	ok(strstr(errors, "gone.cdb") != NULL, "share: ... and is reported");
+	ok(rs->tables[0].shared != NULL && rs->tables[1].shared != NULL &&
+	    rs->tables[2].shared == NULL, "share: the others are open");
+	n = ruleset_shared_fds(rs, fds, 8);
+	ok(n == 1 && fds[0] > 2, "share: the Berkeley DB file's descriptor "
+	    "is the one a child keeps (%zu)", n);
+	is_str(decide(rs, "198.51.100.7", NULL, NULL, "<a@b>", "<c@d>"),
+	    "1 deny 550 first", "share: CDB through the shared handle");
+	is_str(decide(rs, "192.0.2.1", NULL, NULL, "<spam12@b>", "<c@d>"),
+	    "2 noto 550 regex", "share: a JIT-compiled regex");
+	is_str(decide(rs, "192.0.2.1", NULL, NULL, "<a@b>",
+	    "<x@hosted.example>"), "3 noto 550 hosted",
+	    "share: Berkeley DB through the shared handle");
+
+	/* A forked child, with only the descriptors the daemon keeps. */
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		for (i = 3; i < 1024; i++)
+			if ((int)i != fds[0])
+				(void)close((int)i);
+		_exit(strcmp(decide(rs, "192.0.2.1", NULL, NULL, "<a@b>",
+		    "<x@hosted.example>"), "3 noto 550 hosted") == 0 &&
+		    strcmp(decide(rs, "198.51.100.7", NULL, NULL, "<a@b>",
+		    "<c@d>"), "1 deny 550 first") == 0 ? 0 : 1);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "share: a forked child decides with "
+	    "the inherited handles and no other descriptor");
+
+	/* The table replaced (cdb writes a new file and renames it). */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && "
+	    "printf '198.51.100.7 second\\n' > s.txt && cdb -c -m s.cdb s.txt",
+	    dir);
+	ok(run(cmd) == 0, "share: table replaced");
+	is_str(decide(rs, "198.51.100.7", NULL, NULL, "<a@b>", "<c@d>"),
+	    "1 deny 550 second", "share: a session sees the new file before "
+	    "the master reopens it");
+	snprintf(before, sizeof(before), "%s", errors);
+	ok(ruleset_share(rs) == 1, "share: called again");
+	ok(strcmp(before, errors) == 0, "share: a failure is not reported "
+	    "again while the file stays as it was");
+	is_str(decide(rs, "198.51.100.7", NULL, NULL, "<a@b>", "<c@d>"),
+	    "1 deny 550 second", "share: ... and after it reopens it");
+	ruleset_free(rs);
+}
+
 /* test_keys - the documented search orders */
 static int
 key_collect(void *arg, const char *key, size_t len)
@@ -738,6 +814,7 @@ main(void)
 	test_glob_cost();
 	test_dns();
 	test_tables();
+	test_share();
 	test_keys();
 	test_log_lines();
 	test_index_equivalence();
