@@ -134,6 +134,8 @@ class Config:
         self.name, self.label = name, label
         self.port = free_port()
         self.rates = []
+        self.cpu = []           # CPU ms per session of the server's processes
+        self.faults = []        # their page faults per session
         self.spool = None       # new/ to count and empty, if any
 
     def before_run(self):
@@ -411,6 +413,26 @@ def install_rules(ctx, build):
 
 # --- measurements -------------------------------------------------------
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def server_ticks(cfg):
+    """CPU ticks of the server's top process and of the children it has
+    reaped (utime, stime, cutime, cstime), and their minor page faults
+    (minflt, cminflt); None if it is gone."""
+    proc = getattr(cfg, "proc", None)
+    if proc is None:
+        return None
+    try:
+        with open(f"/proc/{proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # fields from 3 (state): minflt 10, cminflt 11, utime..cstime 14-17
+    return (sum(int(x) for x in fields[11:15]),
+            int(fields[7]) + int(fields[8]))
+
+
 def measure(cfg, args):
     cfg.before_run()
     os.sync()
@@ -418,9 +440,16 @@ def measure(cfg, args):
     argv = ["smtp-source", "-c", "-s", str(args.concurrency), "-m",
             str(args.messages), "-l", str(args.length), "-f", SENDER, "-t",
             RCPT, "-M", HELO, f"127.0.0.1:{cfg.port}"]
+    ticks0 = server_ticks(cfg)
     t0 = time.monotonic()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
     dt = time.monotonic() - t0
+    time.sleep(0.2)                     # the last children reaped
+    ticks1 = server_ticks(cfg)
+    if ticks0 is not None and ticks1 is not None:
+        cfg.cpu.append((ticks1[0] - ticks0[0]) * 1000.0 / CLK_TCK /
+                       args.messages)
+        cfg.faults.append((ticks1[1] - ticks0[1]) / args.messages)
     if p.returncode != 0 or p.stderr.strip():
         die(f"{cfg.name}: smtp-source failed ({p.returncode}): "
             f"{p.stderr.strip()[:500]}")
@@ -669,8 +698,10 @@ def report(configs, mem, hold, args):
           % args.runs)
     for c in configs:
         ratio = f"{med[c.name] / sink:5.2f}" if sink else "    -"
+        cpu = (f"  cpu {statistics.median(c.cpu):.3f} ms, "
+               f"{statistics.median(c.faults):.0f} faults" if c.cpu else "")
         print(f"    {c.label:38s} {med[c.name]:7.0f}  ({min(c.rates):.0f}-"
-              f"{max(c.rates):.0f})  {ratio}")
+              f"{max(c.rates):.0f})  {ratio}{cpu}")
 
     def target(what, num, den, want):
         if num in med and den in med:
@@ -714,6 +745,7 @@ def report(configs, mem, hold, args):
     if args.json:
         Path(args.json).write_text(json.dumps({
             "rates": {c.name: c.rates for c in configs}, "median": med,
+            "cpu_ms": {c.name: c.cpu for c in configs},
             "memory": mem, "hold": hold}, indent=1))
 
 

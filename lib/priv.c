@@ -6,12 +6,14 @@
  * fails. See priv.h for the order of calls.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <nss.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,27 @@ number(const char *s)
 	return v;
 }
 
+/*
+ * files_if_static - a static program (one without an interpreter, as
+ * smtpd is built) must not let glibc load NSS modules: a module built
+ * against the shared libc crashes it (a name not in /etc/group sends
+ * glibc on to "systemd", "ldap", ...). Such a program asks glibc's
+ * built-in files service only: /etc/passwd and /etc/group.
+ */
+static void
+files_if_static(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	if (getauxval(AT_BASE) != 0)
+		return;
+	(void)__nss_configure_lookup("passwd", "files");
+	(void)__nss_configure_lookup("group", "files");
+}
+
 /* priv_lookup - names or numbers to ids */
 int
 priv_lookup(const char *user, const char *group, struct priv_ids *ids,
@@ -59,6 +82,8 @@ priv_lookup(const char *user, const char *group, struct priv_ids *ids,
 	struct group *gr;
 	long long n;
 	int has_gid = 0;
+
+	files_if_static();
 
 	if (user == NULL || user[0] == '\0')
 		return fail(why, whysize, EINVAL, "no user given", NULL);

@@ -2,7 +2,8 @@
 /*
  * The one privilege module (conventions C11). Use in this order, as
  * root, before reading a byte from any client:
- *   priv_lookup()     user and group names, from the real /etc
+ *   priv_lookup()     user and group names, from the real /etc (NSS;
+ *                     in a static program /etc/passwd and /etc/group)
  *   priv_check_jail() the jail is root's and nobody else may write it
  *   priv_drop()       chroot (optional), setgroups(1), setresgid,
  *                     setresuid, then verify that root cannot come back

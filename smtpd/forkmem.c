@@ -7,6 +7,7 @@
  * sysfs setting; older kernels answer EINVAL and nothing changes.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/auxv.h>
 #include <sys/mman.h>
 
 #include <fcntl.h>
@@ -31,8 +32,15 @@
 void
 forkmem_prepare(void)
 {
-	uintptr_t cur = (uintptr_t)sbrk(0);
+	uintptr_t cur;
 
+	/* A static program (no interpreter) keeps its break: glibc's
+	   malloc there fails once the break has moved under it. The heap
+	   is then collapsed from its first whole 2 MB range on. */
+	if (getauxval(AT_BASE) == 0)
+		cur = (uintptr_t)-1;
+	else
+		cur = (uintptr_t)sbrk(0);
 	if (cur != (uintptr_t)-1 && (cur & (HUGE_PAGE - 1)) != 0 &&
 	    sbrk((intptr_t)(((cur + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) -
 	    cur)) == (void *)-1)

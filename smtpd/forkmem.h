@@ -18,9 +18,9 @@
 
 /*
  * forkmem_prepare - call first in main(), before any allocation: move
- * the program break to a 2 MB boundary, and serve blocks up to 32 MB
- * from the heap rather than from mmap(), so that the rules end up in one
- * range that can be collapsed.
+ * the program break to a 2 MB boundary (not in a static program), and
+ * serve blocks up to 32 MB from the heap rather than from mmap(), so
+ * that the rules end up in one range that can be collapsed.
  */
 void forkmem_prepare(void);
 
