@@ -169,11 +169,11 @@ generate(size_t n, const char *path)
 	return e;
 }
 
-/* cdb_source - the same list as "key" lines for CDB/HASH: single
+/* key_source - the same list as "key" lines for CDB/HASH: single
    addresses, /24 keys ("a.b.c") for /24 and wider, addresses for the
    rest, as an admin would feed cdb -m for the engine's prefix walk */
 static void
-cdb_source(const struct range *e, size_t n, const char *path)
+key_source(const struct range *e, size_t n, const char *path)
 {
 	FILE *f = fopen(path, "w");
 	char a[16];
@@ -314,9 +314,9 @@ table_rate(const struct lookup_ops *ops, const char *path, const uint32_t *q,
 	return (double)nq / t;
 }
 
-/* dns_query - one A query for name to RBL_ADDR:RBL_PORT; 1 if answered */
+/* rbl_ask - one A query for name to RBL_ADDR:RBL_PORT; 1 if answered */
 static int
-dns_query(const char *name, int ms)
+rbl_ask(const char *name, int ms)
 {
 	unsigned char pkt[512], ans[512];
 	struct sockaddr_in sa;
@@ -419,7 +419,7 @@ rbldnsd_rss(const char *dir, const char *file, double *load_s)
 	for (i = 0; i < 1200; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return -1;
-		if (dns_query("2.0.0.127.bl.bench.test", 100)) {
+		if (rbl_ask("2.0.0.127.bl.bench.test", 100)) {
 			*load_s = now() - t0;
 			kb = rss_kb(pid);
 			break;
@@ -639,7 +639,7 @@ main(int argc, char **argv)
 	arr = (double)nq / (now() - t0);
 
 	/* Reference: tinycdb and Berkeley DB hash, prefix walk. */
-	cdb_source(e, n, kv);
+	key_source(e, n, kv);
 	in[0] = kv;
 	t0 = now();
 	if (gkdb_build(GKDB_CDB, cdb, in, 1, &o, &r) != GKDB_BUILT)

@@ -354,10 +354,10 @@ read_some(int fd, char *buf, size_t size, const char *name)
 	}
 }
 
-/* scan_fd - every line of one input; returns the offset after the last
+/* read_fd - every line of one input; returns the offset after the last
    complete line (relative to where reading began) */
 static unsigned long long
-scan_fd(struct scan *s, int fd, const char *name, char *buf, int keep_partial)
+read_fd(struct scan *s, int fd, const char *name, char *buf, int keep_partial)
 {
 	pid_t pids[2] = { 0, 0 };
 	size_t have = 0, got, pos, n;
@@ -420,9 +420,9 @@ scan_fd(struct scan *s, int fd, const char *name, char *buf, int keep_partial)
 	return done;
 }
 
-/* scan_input - one named input ("-" is standard input) */
+/* read_input - one named input ("-" is standard input) */
 static void
-scan_input(struct scan *s, const char *name, char *buf)
+read_input(struct scan *s, const char *name, char *buf)
 {
 	int fd;
 	unsigned long long done;
@@ -435,7 +435,7 @@ scan_input(struct scan *s, const char *name, char *buf)
 	if (s->o->has_offset && s->o->offset > 0 &&
 	    lseek(fd, (off_t)s->o->offset, SEEK_SET) == -1)
 		die("seek %s", name);
-	done = scan_fd(s, fd, name, buf, s->o->has_offset);
+	done = read_fd(s, fd, name, buf, s->o->has_offset);
 	if (s->o->has_offset) {
 		if (fstat(fd, &st) != 0)
 			die("stat %s", name);
@@ -727,9 +727,9 @@ main(int argc, char **argv)
 	if ((s.t = tally_new()) == NULL || (buf = malloc(BUF_SIZE)) == NULL)
 		die("starting");
 	if (argc == 0)
-		scan_input(&s, "-", buf);
+		read_input(&s, "-", buf);
 	for (i = 0; i < argc; i++)
-		scan_input(&s, argv[i], buf);
+		read_input(&s, argv[i], buf);
 	switch (o.report) {
 	case REPORT_SUMMARY: print_summary(&s); break;
 	case REPORT_IPS:

@@ -80,9 +80,9 @@ quoted(char *dst, size_t size, const char *src)
 	return dst;
 }
 
-/* scan_body - run the message through the body checks */
+/* body_scan - run the message through the body checks */
 static int
-scan_body(int fd, const struct spool_env *env,
+body_scan(int fd, const struct spool_env *env,
     const struct sanitize_limits *lim, struct deliver_plan *p)
 {
 	static unsigned char buf[FWD_IO_BUF];
@@ -151,7 +151,7 @@ deliver_prepare(int fd, const char *id, const struct sanitize_limits *lim,
 			    "recipient %zu: %s", i + 1, why);
 			goto bad;
 		}
-	if (scan_body(fd, &p->env, lim, p) == -1)
+	if (body_scan(fd, &p->env, lim, p) == -1)
 		goto fail;
 	return 0;
 bad:

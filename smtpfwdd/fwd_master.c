@@ -157,9 +157,9 @@ open_scan(int dirfd)
 	return dir;
 }
 
-/* scan_new - add every message in new/ that is not known yet */
+/* new_scan - add every message in new/ that is not known yet */
 static void
-scan_new(struct master *m, long long now)
+new_scan(struct master *m, long long now)
 {
 	struct dirent *de;
 	DIR *dir;
@@ -197,9 +197,9 @@ load_work(struct master *m, const char *id, long long now)
 	}
 }
 
-/* scan_work - messages in work/ (resumed after a crash or restart) */
+/* work_scan - messages in work/ (resumed after a crash or restart) */
 static void
-scan_work(struct master *m, long long now, int is_startup)
+work_scan(struct master *m, long long now, int is_startup)
 {
 	char id[SPOOL_ID_MAX + 1];
 	struct dirent *de;
@@ -264,7 +264,7 @@ read_inotify(struct master *m, long long now)
 		}
 	}
 	if (need_scan && !m->is_full)
-		scan_new(m, now);
+		new_scan(m, now);
 }
 
 /* read_trigger - drain the FIFO; without inotify it means "scan new/" */
@@ -279,7 +279,7 @@ read_trigger(struct master *m, long long now)
 	    (n == -1 && errno == EINTR))
 		any = 1;
 	if (any && m->ifd == -1)
-		scan_new(m, now);
+		new_scan(m, now);
 }
 
 /* open_watchers - inotify on new/, and the trigger FIFO if there is one */
@@ -624,8 +624,8 @@ handle_flags(struct master *m, long long now)
 	if (got_hup) {
 		got_hup = 0;
 		log_info("event=rescan: retrying deferred messages now");
-		scan_work(m, now, 0);
-		scan_new(m, now);
+		work_scan(m, now, 0);
+		new_scan(m, now);
 		retry_all(m, now);
 	}
 	if (got_usr1) {
@@ -684,7 +684,7 @@ loop(struct master *m, const sigset_t *unblocked)
 			}
 		} else {
 			if (now >= m->next_scan) {
-				scan_new(m, now);
+				new_scan(m, now);
 				m->next_scan = now + m->conf->scan;
 			}
 			dispatch(m, now);
@@ -745,8 +745,8 @@ fwd_master_run(const struct fwd_conf *conf, const struct fwd_dirs *dirs,
 	}
 	open_watchers(&m);
 	/* Resume what a previous run left in work/ first: it is older. */
-	scan_work(&m, now, 1);
-	scan_new(&m, now);
+	work_scan(&m, now, 1);
+	new_scan(&m, now);
 	m.next_scan = now + conf->scan;
 	log_info("event=start spool=%s target=%s %s children=%u batch=%u "
 	    "watch=%s resumed=%zu waiting=%zu", conf->spooldir,
