@@ -492,8 +492,10 @@ finished(struct master *m, int i, int status, long long now)
 	struct fwd_entry *e = &m->q.e[i];
 	char why[128];
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int is_asked = e->is_retry_asked;
 
 	e->is_running = 0;
+	e->is_retry_asked = 0;
 	if (code < DELIVER_EXIT_BASE ||
 	    code > DELIVER_EXIT_BASE + DELIVER_ABORTED) {
 		if (WIFSIGNALED(status))
@@ -519,6 +521,8 @@ finished(struct master *m, int i, int status, long long now)
 			}
 		}
 		deferred(m, i, now, 0);
+		if (is_asked && e->is_used)
+			fwd_queue_set_next(&m->q, i, now);
 		return;
 	}
 	switch ((enum deliver_outcome)(code - DELIVER_EXIT_BASE)) {
@@ -532,6 +536,9 @@ finished(struct master *m, int i, int status, long long now)
 	case DELIVER_DEFER:
 		e->crashes = 0;
 		deferred(m, i, now, 1);
+		/* A SIGHUP that came while the worker ran still counts. */
+		if (is_asked && e->is_used)
+			fwd_queue_set_next(&m->q, i, now);
 		break;
 	case DELIVER_BUSY:
 		fwd_queue_set_next(&m->q, i, now + FWD_BUSY_RETRY);
@@ -591,16 +598,23 @@ log_status(struct master *m, long long now)
 	    now - st.oldest_time : 0LL);
 }
 
-/* retry_all - SIGHUP: everything idle in work/ is due now */
+/* retry_all - SIGHUP: everything idle in work/ is due now; what a
+   worker has is due as soon as it comes back deferred */
 static void
 retry_all(struct master *m, long long now)
 {
+	struct fwd_entry *e;
 	size_t i;
 
-	for (i = 0; i < m->q.high; i++)
-		if (m->q.e[i].is_used && m->q.e[i].where == FWD_IN_WORK &&
-		    !m->q.e[i].is_running)
+	for (i = 0; i < m->q.high; i++) {
+		e = &m->q.e[i];
+		if (!e->is_used || e->where != FWD_IN_WORK)
+			continue;
+		if (e->is_running)
+			e->is_retry_asked = 1;
+		else
 			fwd_queue_set_next(&m->q, (int)i, now);
+	}
 }
 
 /* handle_flags - act on the signals that arrived */

@@ -84,6 +84,8 @@ struct fwd_entry {
 	char id[SPOOL_ID_MAX + 1];
 	unsigned char where;		/* enum fwd_where */
 	unsigned char is_running;	/* a worker has it */
+	unsigned char is_retry_asked;	/* SIGHUP while it ran: retry at
+					   once if it is deferred */
 	unsigned char has_state;	/* work/ID.defer exists */
 	unsigned char is_used;
 	unsigned int attempts;
