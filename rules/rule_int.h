@@ -140,8 +140,14 @@ struct rule_cands {
 
 struct rule_index;
 
-/* Everything a ruleset points to lives in its arena, except the
-   compiled regexes and what opts points to. */
+/*
+ * Everything a ruleset points to lives in its arena, except the
+ * compiled regexes and what opts points to. A ruleset mapped from an
+ * image (rule_image.c) has the rest in the mapping, which stays
+ * read-only once the process has bound what cannot be shared: its own
+ * copy of this struct, path, opts, the default reply and the tables
+ * (their ops are function pointers) in the arena, and the regexes.
+ */
 struct ruleset {
 	struct rule_index *index;	/* NULL: scan every line */
 	char *path;
@@ -156,6 +162,8 @@ struct ruleset {
 	struct token **regex_tok;	/* every TOK_REGEX token */
 	size_t nregex;
 	struct rule_arena arena;	/* owns everything above */
+	void *image_base;		/* the image's mapping, or NULL */
+	size_t image_size;
 };
 
 /* rule_glob.c */
@@ -194,7 +202,18 @@ int rule_index_address(const struct rule_index *ix, enum field_id f,
 const uint32_t *rule_index_always(const struct rule_index *ix, size_t *n);
 
 /* rule_parse.c */
+struct stat;
+int rule_read_file(const char *path, char **buf, size_t *len,
+    struct stat *st);
+void rule_read_error(const char *path, const struct rule_options *opts,
+    int e);
+const struct lookup_ops *rule_table_ops(enum table_kind kind,
+    const char *path);
 struct ruleset *ruleset_compile(const char *name, const char *buf,
     size_t len, const struct rule_options *opts, struct rule_arena *arena);
+
+/* rule_image.c */
+/* rule_image_unmap - release a ruleset's image mapping */
+void rule_image_unmap(struct ruleset *rs);
 
 #endif

@@ -263,6 +263,23 @@ compile_rbl(struct parser *p, struct token *t, const char *s, size_t len)
 	return 0;
 }
 
+/* rule_table_ops - the backend of a table; NULL if not in this build */
+const struct lookup_ops *
+rule_table_ops(enum table_kind kind, const char *path)
+{
+	switch (kind) {
+	case TABLE_CDB:
+		return &lookup_cdb_ops;
+	case TABLE_HASH:
+		return &lookup_db_ops;
+	case TABLE_VALIDUSERS:
+		return lookup_ops_for_path(path);
+	case TABLE_IPBLOCK:
+		return lookup_ops_by_name("IPBLOCK");
+	}
+	return NULL;
+}
+
 /* table_index - the index of (kind, path) in rs->tables, added if new */
 static int
 table_index(struct parser *p, enum table_kind kind, const char *path,
@@ -291,20 +308,7 @@ table_index(struct parser *p, enum table_kind kind, const char *path,
 		perror_line(p, "out of memory");
 		return -1;
 	}
-	switch (kind) {
-	case TABLE_CDB:
-		n->ops = &lookup_cdb_ops;
-		break;
-	case TABLE_HASH:
-		n->ops = &lookup_db_ops;
-		break;
-	case TABLE_VALIDUSERS:
-		n->ops = lookup_ops_for_path(n->path);
-		break;
-	case TABLE_IPBLOCK:
-		n->ops = lookup_ops_by_name("IPBLOCK");
-		break;
-	}
+	n->ops = rule_table_ops(kind, n->path);
 	if (n->ops == NULL) {
 		perror_line(p, "IPBLOCK= is not available in this build");
 		return -1;
@@ -966,6 +970,8 @@ ruleset_free(struct ruleset *rs)
 		return;
 	for (i = 0; i < rs->nregex; i++)
 		regex_free(rs->regex_tok[i]->re);
+	if (rs->image_base != NULL)
+		rule_image_unmap(rs);
 	arena_release(&rs->arena);
 	free(rs);
 }
@@ -1126,34 +1132,36 @@ ruleset_load_buffer(const char *name, const char *buf, size_t len,
 	return ruleset_compile(name, buf, len, opts, NULL);
 }
 
-/* ruleset_load - read and compile a rules file */
-struct ruleset *
-ruleset_load(const char *path, const struct rule_options *opts)
+/* rule_read_file - a rules file's contents (malloc'd) and its status;
+   -1 with errno set */
+int
+rule_read_file(const char *path, char **bufp, size_t *lenp, struct stat *st)
 {
-	struct ruleset *rs;
-	struct stat st;
 	char *buf;
 	size_t got = 0;
 	ssize_t n;
 	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto fail;
-	if (fstat(fd, &st) == -1) {
+		return -1;
+	if (fstat(fd, st) == -1) {
+		saved = errno;
 		close(fd);
-		goto fail;
+		errno = saved;
+		return -1;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > RULE_FILE_MAX) {
+	if (!S_ISREG(st->st_mode) || st->st_size > RULE_FILE_MAX) {
 		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		goto fail;
+		errno = S_ISREG(st->st_mode) ? EFBIG : EINVAL;
+		return -1;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
 		close(fd);
-		goto fail;
+		errno = ENOMEM;
+		return -1;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
+	while (got < (size_t)st->st_size) {
+		n = read(fd, buf + got, (size_t)st->st_size - got);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -1162,26 +1170,62 @@ ruleset_load(const char *path, const struct rule_options *opts)
 	}
 	saved = errno;
 	close(fd);
-	if (got != (size_t)st.st_size) {
+	if (got != (size_t)st->st_size) {
 		free(buf);
 		errno = got > 0 ? EIO : saved;
-		goto fail;
+		return -1;
 	}
-	rs = ruleset_load_buffer(path, buf, got, opts);
-	free(buf);
-	return rs;
-fail:
-	saved = errno;
+	*bufp = buf;
+	*lenp = got;
+	return 0;
+}
+
+/* rule_read_error - "cannot read rules" through error_fn or the log */
+void
+rule_read_error(const char *path, const struct rule_options *opts, int e)
+{
 	if (opts != NULL && opts->error_fn != NULL) {
 		char msg[ERR_MAX];
 
 		snprintf(msg, sizeof(msg), "cannot read rules: %s",
-		    strerror(saved));
+		    strerror(e));
 		opts->error_fn(opts->error_arg, path, 0, msg);
 	} else
-		log_warnx("%s: cannot read rules: %s", path, strerror(saved));
+		log_warnx("%s: cannot read rules: %s", path, strerror(e));
+}
+
+/* ruleset_load - read and compile a rules file, or map its image */
+struct ruleset *
+ruleset_load(const char *path, const struct rule_options *opts)
+{
+	struct ruleset *rs;
+	struct stat st;
+	char *buf, why[ERR_MAX];
+	size_t len;
+	int saved;
+
+	if (opts != NULL && opts->use_image) {
+		if ((rs = ruleset_image_load(path, opts, 0, why,
+		    sizeof(why))) != NULL) {
+			log_debug("event=rules-image file=%s.image rules=%zu",
+			    path, rs->nrules);
+			return rs;
+		}
+		if (why[0] != '\0')
+			log_warnx("event=rules-image file=%s.image: not used, "
+			    "compiling the rules file instead: %s", path, why);
+	}
+	if (rule_read_file(path, &buf, &len, &st) == -1) {
+		saved = errno;
+		rule_read_error(path, opts, saved);
+		errno = saved;
+		return NULL;
+	}
+	rs = ruleset_load_buffer(path, buf, len, opts);
+	saved = errno;
+	free(buf);
 	errno = saved;
-	return NULL;
+	return rs;
 }
 
 /* ruleset_path - the file name */
