@@ -858,7 +858,7 @@ parse_line(struct parser *p, char *s, size_t len)
 {
 	struct ruleset *rs = p->rs;
 	const char *f[5], *reply, *comment;
-	size_t flen[5], rlen, clen, i, start = 0, nparts;
+	size_t flen[5], rlen, clen, i, start = 0, nparts = 0;
 	size_t tok = 0;
 	int nf = 0, depth = 0, bad = 0, id, in_re = 0;
 	struct rule *r;

@@ -79,6 +79,9 @@ struct ruleset *ruleset_load(const char *path, const struct rule_options *opts);
  * root and not writable by group or others, and passes its checks.
  * Otherwise the file is compiled as without the option, after one
  * warning if an image was there. The decisions are the same either way.
+ * An image is mapped at one fixed address, so a process holds at most
+ * one mapped ruleset at a time; another load while it is in use
+ * compiles the text (after the warning).
  */
 
 /*
