@@ -22,7 +22,7 @@
 #define ARENA_ALIGN	8
 #define CHUNK_FIRST	(16 * 1024)
 #define CHUNK_MAX	(1024 * 1024)
-#define REGION_STEP	(1024 * 1024)	/* commit granularity of a region */
+#define REGION_STEP	(1024 * 1024)	/* a region commits this much */
 
 struct arena_chunk {
 	struct arena_chunk *next;

@@ -52,10 +52,10 @@
  * and outside AddressSanitizer's shadow and allocator ranges.
  */
 #define IMAGE_BASE	((uintptr_t)0x4a5000000000ULL)
-#define IMAGE_RESERVE	((size_t)4 << 30)	/* the most an image may be */
+#define IMAGE_RESERVE	((size_t)4 << 30)	/* an image at most */
 #define IMAGE_MAGIC	"GKRULIMG"
 #define IMAGE_VERSION	1
-#define IMAGE_PAYLOAD	4096		/* file offset of the payload */
+#define IMAGE_PAYLOAD	4096		/* the payload's file offset */
 #define IMAGE_BUILD_MAX	160
 
 struct image_header {
@@ -258,10 +258,9 @@ ruleset_image_write(const char *path, const struct rule_options *opts,
 		return -1;
 	}
 	if (rule_read_file(path, &buf, &len, &st) == -1) {
+		/* Reported as ruleset_load() reports it; err stays "". */
 		saved = errno;
 		rule_read_error(path, opts, saved);
-		snprintf(err, errsize, "%s: cannot read rules: %s", path,
-		    strerror(saved));
 		return -1;
 	}
 	if (opts != NULL)
@@ -408,13 +407,12 @@ check_root(const struct image_header *h, const struct ruleset *root)
 	return NULL;
 }
 
-/* bind_process - this process's own parts of a mapped ruleset; NULL on success */
+/* bind_process - this process's own parts of a mapped ruleset; NULL on
+   success, else why not */
 static const char *
-bind_process(struct ruleset *rs, const char *path, const struct rule_options *opts,
-    char *why, size_t whysize)
+bind_process(struct ruleset *rs, const char *path,
+    const struct rule_options *opts, char *why, size_t whysize)
 {
-	static const char original[] = "550 Mail from %F to %T prohibited "
-	    "from your location (%U@%H ip=%I)";
 	struct table_ref *t;
 	const char *reply;
 	char err[200];
@@ -429,7 +427,7 @@ bind_process(struct ruleset *rs, const char *path, const struct rule_options *op
 	if (rs->opts.no_index)
 		rs->index = NULL;
 	reply = rs->opts.default_reply != NULL ? rs->opts.default_reply :
-	    original;
+	    RULE_ORIGINAL_REPLY;
 	if ((rs->path = arena_strndup(&rs->arena, path, strlen(path))) ==
 	    NULL || (rs->default_reply = arena_strndup(&rs->arena, reply,
 	    strlen(reply))) == NULL)

@@ -36,7 +36,8 @@ struct glob {
 	uint8_t anchored_start;	/* no leading '*' */
 	uint8_t anchored_end;	/* no trailing '*' */
 	uint8_t is_literal;	/* no '*' at all */
-	uint8_t looks_numeric;	/* only digits, dots, colons, hex, '*': an address glob */
+	uint8_t looks_numeric;	/* digits, dots, colons, hex, '*': an
+				   address glob */
 };
 
 enum tok_kind {
@@ -202,6 +203,9 @@ int rule_index_address(const struct rule_index *ix, enum field_id f,
 const uint32_t *rule_index_always(const struct rule_index *ix, size_t *n);
 
 /* rule_parse.c */
+/* The default reply when rule_options gives none, as the original's. */
+#define RULE_ORIGINAL_REPLY \
+	"550 Mail from %F to %T prohibited from your location (%U@%H ip=%I)"
 struct stat;
 int rule_read_file(const char *path, char **buf, size_t *len,
     struct stat *st);

@@ -976,9 +976,6 @@ ruleset_free(struct ruleset *rs)
 	free(rs);
 }
 
-#define ORIGINAL_DEFAULT_REPLY \
-	"550 Mail from %F to %T prohibited from your location (%U@%H ip=%I)"
-
 /* parser_done - release the parser's scratch space; on failure also
    every regex it compiled */
 static void
@@ -1061,7 +1058,7 @@ ruleset_compile(const char *name, const char *buf, size_t len,
 	p.arena = &rs->arena;
 	p.name = name;
 	reply = rs->opts.default_reply != NULL ? rs->opts.default_reply :
-	    ORIGINAL_DEFAULT_REPLY;
+	    RULE_ORIGINAL_REPLY;
 	/* The text is kept: each rule's text points into this copy. */
 	if ((rs->path = arena_strndup(p.arena, name, strlen(name))) == NULL ||
 	    (s = arena_strndup(p.arena, buf, len)) == NULL) {

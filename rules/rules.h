@@ -88,8 +88,9 @@ struct ruleset *ruleset_load(const char *path, const struct rule_options *opts);
  * ruleset_image_write - compile the rules file at path (errors through
  * opts->error_fn, as ruleset_load) and install its image as path.image
  * atomically (temporary file, fsync, rename, fsync of the directory).
- * 0 with the number of rules in *nrules, or -1 with a message in err
- * for errors other than the file's own (err is then "").
+ * 0 with the number of rules in *nrules, or -1: with a message in err
+ * if the image could not be made or written, with err "" if the file
+ * could not be read or has errors (reported through error_fn).
  */
 int ruleset_image_write(const char *path, const struct rule_options *opts,
     size_t *nrules, char *err, size_t errsize);
