@@ -139,6 +139,13 @@ $(B)/$(1)/bench/%: $(B)/$(1)/bench/%.o $$($(1)_TEST_A) $$(OWFAT_A)
 $(1)-all: $$(addprefix $(B)/$(1)/bin/,$$(PROGRAMS)) $$(addprefix $(B)/$(1)/tests/unit/,$$(UNITS))
 -include $$(shell find $(B)/$(1) -name '*.d' 2>/dev/null)
 endef
+# A rules image (rules/rule_image.c, rulecheck -C) is used only by the
+# build that wrote it: its identity is a checksum of the sources it is
+# compiled from, and rule_image.o is rebuilt whenever any of them change.
+RULES_ID_SRC := $(sort $(wildcard rules/*.c rules/*.h lib/*.c lib/*.h)) Makefile
+RULES_ID := $(firstword $(shell cat $(RULES_ID_SRC) | cksum))
+$(B)/%/rules/rule_image.o: CPPFLAGS += -DRULES_BUILD_ID='"$(RULES_ID)"'
+$(foreach v,rel asan fuzz,$(B)/$(v)/rules/rule_image.o): $(RULES_ID_SRC)
 $(eval $(call variant,rel,$(REL_CFLAGS),))
 $(eval $(call variant,asan,$(ASAN_CFLAGS),$(ASAN_LDFLAGS)))
 # Fuzzing with libFuzzer: the archives are built by clang with coverage

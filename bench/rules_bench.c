@@ -3,7 +3,9 @@
  * Generates (seeded, deterministic, into a temporary directory) the kind
  * of rules file an ISP keeps by hand, plus the CDB and Berkeley DB files
  * it names, and a set of simulated connections. Times ruleset_load() and
- * rule_decide() through the public API (rules/rules.h), then runs a
+ * rule_decide() through the public API (rules/rules.h); with -I also
+ * the load of the file's rules image (rulecheck -C) and the agreement of
+ * every decision from it with the text's. Then it runs a
  * reference in the same process: the original program's approach
  * (spec-original.md sections 2 and 5: re-read the file and compile each
  * regex for every recipient), and checks that both pick the same
@@ -42,7 +44,7 @@
 #include "../lib/log.h"
 #include "../rules/rules.h"
 
-#define USAGE "usage: rules_bench [-ekv] [-s seed] [-L lines] [-n decisions]" \
+#define USAGE "usage: rules_bench [-eIkv] [-s seed] [-L lines] [-n decisions]" \
 	" [-l loads]"
 
 #define BENCH_LINES	5000	/* physical lines in the generated file */
@@ -1807,6 +1809,79 @@ line_kind(const struct ruleset *rs, int line)
 	return t != NULL ? t : "(no text)";
 }
 
+/* verdict_same - two verdicts agree in every field */
+static int
+verdict_same(const struct rule_verdict *a, const struct rule_verdict *b)
+{
+	return a->kind == b->kind && a->action == b->action &&
+	    a->line == b->line && strcmp(a->reply, b->reply) == 0 &&
+	    strcmp(a->value, b->value) == 0 && strcmp(a->reason, b->reason) == 0;
+}
+
+/*
+ * image_check - rulecheck -C's image of the file: time its loads (a
+ * process maps it instead of compiling the text) and decide every
+ * connection from it and from the text; the number of disagreements.
+ */
+static size_t
+image_check(const char *path, const struct rule_options *opts,
+    struct ruleset *text, const struct conn *conns, size_t nconn,
+    unsigned int nloads)
+{
+	struct ruleset *img = NULL;
+	struct rule_session *s1, *s2;
+	struct rule_client cl;
+	struct rule_verdict v1, v2;
+	uint64_t *ns, t0;
+	size_t k, i, differ = 0, n = 0, nrules;
+	unsigned int l;
+	char err[512];
+
+	if (ruleset_image_write(path, opts, &nrules, err, sizeof(err)) == -1)
+		die("ruleset_image_write: %s", err);
+	ns = xmalloc(nloads * sizeof(*ns));
+	for (l = 0; l < nloads; l++) {
+		ruleset_free(img);
+		t0 = now_ns();
+		img = ruleset_image_load(path, opts, (unsigned int)geteuid(),
+		    err, sizeof(err));
+		ns[l] = now_ns() - t0;
+		if (img == NULL)
+			die("ruleset_image_load: %s", err);
+	}
+	qsort(ns, nloads, sizeof(*ns), cmp_u64);
+	for (k = 0; k < nconn; k++) {
+		memset(&cl, 0, sizeof(cl));
+		cl.addr = conns[k].addr;
+		cl.name = conns[k].name;
+		s1 = rule_session_new(text, &cl, NULL);
+		s2 = rule_session_new(img, &cl, NULL);
+		if (s1 == NULL || s2 == NULL)
+			die("rule_session_new: %s", strerror(errno));
+		for (i = 0; i < conns[k].nrcpt; i++, n++) {
+			rule_decide(text, s1, conns[k].from, conns[k].rcpt[i],
+			    &v1);
+			rule_decide(img, s2, conns[k].from, conns[k].rcpt[i],
+			    &v2);
+			if (!verdict_same(&v1, &v2) && differ++ < 5)
+				printf("# image differs: client %s from %s to %s:"
+				    " line %u vs %u\n", conns[k].ip, conns[k].from,
+				    conns[k].rcpt[i], v1.line, v2.line);
+		}
+		rule_session_free(s1);
+		rule_session_free(s2);
+		log_memory_clear();
+	}
+	printf("  image     median %8.3f ms   min %8.3f ms  (%u loads of "
+	    "%s.image, %zu rules)\n", (double)quantile(ns, nloads, 0.5) / 1e6,
+	    (double)ns[0] / 1e6, nloads, path, nrules);
+	printf("  image     %zu/%zu decisions as from the text: %s\n",
+	    n - differ, n, differ == 0 ? "PASS" : "FAIL");
+	ruleset_free(img);
+	free(ns);
+	return differ;
+}
+
 /* report_disagreement - print one context both sides decided differently */
 static void
 report_disagreement(const struct ruleset *rs, const struct conn *k,
@@ -1838,14 +1913,19 @@ main(int argc, char **argv)
 	uint64_t wall0 = now_ns(), ref_total = 0;
 	unsigned long regcomps = 0;
 	int *eline, *rline, keep = 0, engine_only = 0, ch, last_line, ok;
+	int with_image = 0;
+	size_t image_differ = 0;
 	char tmpl[PATH_MAX], path[PATH_MAX];
 	const char *tmpdir;
 	double load_med, load_min, dec_med, dec_p90, dec_p99, ref_med, ref_p90;
 
-	while ((ch = getopt(argc, argv, "ekvs:L:n:l:")) != -1) {
+	while ((ch = getopt(argc, argv, "eIkvs:L:n:l:")) != -1) {
 		switch (ch) {
 		case 'e':
 			engine_only = 1;	/* no reference: for profiling */
+			break;
+		case 'I':
+			with_image = 1;	/* also decide from the rules image */
 			break;
 		case 'k':
 			keep = 1;
@@ -2002,7 +2082,10 @@ main(int argc, char **argv)
 	    TARGET_DECIDE_US, dec_med < TARGET_DECIDE_US ? "PASS" : "FAIL");
 	printf("  session   median %8.2f us per rule_session_new\n",
 	    (double)quantile(sess_ns, nconn, 0.5) / 1e3);
-	ok = disagree == 0;
+	if (with_image)
+		image_differ = image_check(path, &opts, rs, conns, nconn,
+		    nloads);
+	ok = disagree == 0 && image_differ == 0;
 	if (!engine_only) {
 		printf("  reference median %8.2f us   p90 %8.2f us  (re-read "
 		    "file, %.1f regcomp per decision)\n", ref_med, ref_p90,

@@ -10,53 +10,54 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "rule_int.h"
 
 /* glob_compile - split a pattern into segments; 0, or -1 on no memory */
 int
-glob_compile(struct glob *g, const char *text, size_t len)
+glob_compile(struct rule_arena *a, struct glob *g, const char *text,
+    size_t len)
 {
-	size_t i, start, n = 0;
+	size_t i, start, n = 0, nstar = 0;
+	int hex_ok = memchr(text, ':', len) != NULL;
 
 	memset(g, 0, sizeof(*g));
-	if ((g->text = malloc(len + 1)) == NULL)
+	if (len > RULE_MAX_LINE || (g->text = arena_strndup(a, text, len)) ==
+	    NULL)
 		return -1;
 	/* An address glob: digits, dots and stars, or hex digits and
 	   stars around at least one colon (IPv6). */
 	g->looks_numeric = len > 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
-		int hex_ok = memchr(text, ':', len) != NULL;
 
 		g->text[i] = (char)tolower(c);
+		if (c == '*')
+			nstar++;
 		if (!(isdigit(c) || c == '.' || c == ':' || c == '*' ||
 		    (hex_ok && isxdigit(c))))
 			g->looks_numeric = 0;
 	}
-	g->text[len] = '\0';
-	g->len = len;
+	g->len = (uint32_t)len;
 	g->anchored_start = len == 0 || text[0] != '*';
 	g->anchored_end = len == 0 || text[len - 1] != '*';
-	g->is_literal = memchr(text, '*', len) == NULL;
-	if ((g->seg = calloc(len / 2 + 2, sizeof(*g->seg))) == NULL) {
-		free(g->text);
-		g->text = NULL;
+	g->is_literal = nstar == 0;
+	if (g->is_literal)
+		return 0;	/* glob_match compares the text */
+	if ((g->seg = arena_array(a, nstar + 1, sizeof(*g->seg))) == NULL)
 		return -1;
-	}
 	for (start = 0, i = 0; i <= len; i++) {
 		if (i == len || text[i] == '*') {
 			if (i > start) {
-				g->seg[n].off = start;
-				g->seg[n].len = i - start;
+				g->seg[n].off = (uint16_t)start;
+				g->seg[n].len = (uint16_t)(i - start);
 				n++;
 			}
 			start = i + 1;
 		}
 	}
-	g->nseg = n;
+	g->nseg = (uint16_t)n;
 	return 0;
 }
 
@@ -100,14 +101,4 @@ glob_match(const struct glob *g, const char *s, size_t len)
 		pos = (size_t)(p - s) + g->seg[i].len;
 	}
 	return 1;
-}
-
-/* glob_free - release a glob */
-void
-glob_free(struct glob *g)
-{
-	free(g->text);
-	free(g->seg);
-	g->text = NULL;
-	g->seg = NULL;
 }

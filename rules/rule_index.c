@@ -117,7 +117,9 @@ cmp_ip(const void *a, const void *b)
 		return x->prefix.addr.family - y->prefix.addr.family;
 	if (x->prefix.len != y->prefix.len)
 		return x->prefix.len < y->prefix.len ? -1 : 1;
-	if ((c = memcmp(x->prefix.addr.bytes, y->prefix.addr.bytes, 16)) != 0)
+	/* The bytes past an IPv4 address are zero. */
+	if ((c = memcmp(x->prefix.addr.bytes, y->prefix.addr.bytes,
+	    x->prefix.addr.family == NET_V4 ? 4 : 16)) != 0)
 		return c;
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
@@ -154,54 +156,70 @@ cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* rule_index_free - release an index (NULL allowed) */
-void
-rule_index_free(struct rule_index *ix)
-{
-	int f;
-
-	if (ix == NULL)
-		return;
-	free(ix->ip);
-	free(ix->groups);
-	for (f = 0; f < FIELD_COUNT; f++)
-		free(ix->sfx[f]);
-	free(ix->always);
-	free(ix);
-}
-
 /* at_key - "@d" keys are kept as the literal domain; mark them so */
 #define AT_MARK	'@'
 
-/* rule_index_build - file every rule; NULL on out-of-memory */
+/* Where a rule is filed. */
+#define FILED_IP	0
+#define FILED_ALWAYS	(-1)
+
+/* filed_under - FILED_IP, FILED_ALWAYS or the field of its suffixes */
+static int
+filed_under(const struct rule *r)
+{
+	enum field_id f;
+
+	if (prefix_field(&r->field[FIELD_SOURCE]))
+		return FILED_IP;
+	for (f = FIELD_FROM; f <= FIELD_TO; f++)
+		if (suffix_field(&r->field[f]))
+			return (int)f;
+	return FILED_ALWAYS;
+}
+
+/*
+ * rule_index_build - file every rule, in the arena; NULL on
+ * out-of-memory. A first pass counts the entries so that every array
+ * is allocated once at its exact size.
+ */
 struct rule_index *
-rule_index_build(const struct ruleset *rs)
+rule_index_build(struct rule_arena *a, const struct ruleset *rs)
 {
 	struct rule_index *ix;
-	size_t i, j, n, len;
+	size_t i, j, n, len, ngroups = 0;
+	size_t nsfx[FIELD_COUNT] = { 0, 0, 0 };
+	int where;
 	enum field_id f;
 	const char *key;
 
-	if ((ix = calloc(1, sizeof(*ix))) == NULL)
+	if ((ix = arena_alloc(a, sizeof(*ix))) == NULL)
 		return NULL;
 	n = rs->nrules;
-	ix->always = calloc(n + 1, sizeof(*ix->always));
-	for (i = 0, j = 0; i < n; i++)
-		j += rs->rules[i].field[FIELD_SOURCE].ntok;
-	ix->ip = calloc(j + 1, sizeof(*ix->ip));
-	for (f = FIELD_FROM; f <= FIELD_TO; f++) {
-		for (i = 0, j = 0; i < n; i++)
-			j += rs->rules[i].field[f].ntok;
-		ix->sfx[f] = calloc(j + 1, sizeof(*ix->sfx[f]));
-		if (ix->sfx[f] == NULL)
-			goto fail;
-	}
-	if (ix->always == NULL || ix->ip == NULL)
-		goto fail;
 	for (i = 0; i < n; i++) {
 		const struct rule *r = &rs->rules[i];
 
-		if (prefix_field(&r->field[FIELD_SOURCE])) {
+		where = filed_under(r);
+		if (where == FILED_IP)
+			ix->nip += r->field[FIELD_SOURCE].ntok;
+		else if (where == FILED_ALWAYS)
+			ix->nalways++;
+		else
+			nsfx[where] += r->field[where].ntok;
+	}
+	if ((ix->always = arena_array(a, ix->nalways + 1,
+	    sizeof(*ix->always))) == NULL ||
+	    (ix->ip = arena_array(a, ix->nip + 1, sizeof(*ix->ip))) == NULL)
+		return NULL;
+	for (f = FIELD_FROM; f <= FIELD_TO; f++)
+		if ((ix->sfx[f] = arena_array(a, nsfx[f] + 1,
+		    sizeof(*ix->sfx[f]))) == NULL)
+			return NULL;
+	ix->nip = ix->nalways = 0;
+	for (i = 0; i < n; i++) {
+		const struct rule *r = &rs->rules[i];
+
+		where = filed_under(r);
+		if (where == FILED_IP) {
 			for (j = 0; j < r->field[FIELD_SOURCE].ntok; j++) {
 				ix->ip[ix->nip].prefix =
 				    r->field[FIELD_SOURCE].tok[j].prefix;
@@ -209,13 +227,11 @@ rule_index_build(const struct ruleset *rs)
 			}
 			continue;
 		}
-		for (f = FIELD_FROM; f <= FIELD_TO; f++)
-			if (suffix_field(&r->field[f]))
-				break;
-		if (f > FIELD_TO) {
+		if (where == FILED_ALWAYS) {
 			ix->always[ix->nalways++] = (uint32_t)i;
 			continue;
 		}
+		f = (enum field_id)where;
 		for (j = 0; j < r->field[f].ntok; j++) {
 			const struct token *t = &r->field[f].tok[j];
 			struct suffix_entry *e = &ix->sfx[f][ix->nsfx[f]++];
@@ -234,8 +250,14 @@ rule_index_build(const struct ruleset *rs)
 	for (f = FIELD_FROM; f <= FIELD_TO; f++)
 		qsort(ix->sfx[f], ix->nsfx[f], sizeof(*ix->sfx[f]), cmp_sfx);
 	/* Groups of equal (family, length) for the per-length search. */
-	if ((ix->groups = calloc(ix->nip + 1, sizeof(*ix->groups))) == NULL)
-		goto fail;
+	for (i = 0; i < ix->nip; i++)
+		if (i == 0 || ix->ip[i].prefix.addr.family !=
+		    ix->ip[i - 1].prefix.addr.family ||
+		    ix->ip[i].prefix.len != ix->ip[i - 1].prefix.len)
+			ngroups++;
+	if ((ix->groups = arena_array(a, ngroups + 1,
+	    sizeof(*ix->groups))) == NULL)
+		return NULL;
 	for (i = 0; i < ix->nip; i++) {
 		struct ip_group *g = ix->ngroups > 0 ?
 		    &ix->groups[ix->ngroups - 1] : NULL;
@@ -250,9 +272,6 @@ rule_index_build(const struct ruleset *rs)
 		g->end = i + 1;
 	}
 	return ix;
-fail:
-	rule_index_free(ix);
-	return NULL;
 }
 
 /* push - append a rule number to a growing list */

@@ -17,6 +17,7 @@
 
 #include "rules.h"
 #include "lookup.h"
+#include "rule_arena.h"
 #include "rule_regex.h"
 
 /* Three-valued results of matching. */
@@ -27,15 +28,20 @@ enum match {
 };
 
 /* A glob with only '*': literal segments between stars, lower case. */
+struct glob_seg {
+	uint16_t off, len;	/* lines are at most RULE_MAX_LINE bytes */
+};
+
 struct glob {
 	char *text;		/* the pattern, lower-cased */
-	size_t len;
-	int anchored_start;	/* no leading '*' */
-	int anchored_end;	/* no trailing '*' */
-	size_t nseg;
-	struct { size_t off, len; } *seg;
-	int is_literal;		/* no '*' at all */
-	int looks_numeric;	/* only digits, dots, colons, hex, '*': an address glob */
+	struct glob_seg *seg;	/* nseg segments; NULL if is_literal */
+	uint32_t len;
+	uint16_t nseg;
+	uint8_t anchored_start;	/* no leading '*' */
+	uint8_t anchored_end;	/* no trailing '*' */
+	uint8_t is_literal;	/* no '*' at all */
+	uint8_t looks_numeric;	/* digits, dots, colons, hex, '*': an
+				   address glob */
 };
 
 enum tok_kind {
@@ -55,17 +61,24 @@ enum tok_kind {
 	TOK_TABLE		/* CDB=, HASH=, VALIDUSERS=, IPBLOCK= */
 };
 
+/* One token; which member of the union is set depends on kind. */
 struct token {
 	enum tok_kind kind;
-	struct net_prefix prefix;	/* TOK_PREFIX */
-	struct glob glob;		/* TOK_GLOB */
-	struct regex *re;		/* TOK_REGEX */
-	char *zone;			/* TOK_RBL, lower case, no final dot */
+	unsigned int table;		/* TOK_TABLE: index in rs->tables */
+	int needs_addrs;		/* TOK_NS/MX: pattern matches addresses */
+	union {
+		struct net_prefix prefix;	/* TOK_PREFIX */
+		struct glob glob;		/* TOK_GLOB */
+		struct {			/* TOK_REGEX */
+			struct regex *re;
+			char *pattern;		/* without the slashes */
+			uint32_t pattern_len;
+		};
+		char *zone;		/* TOK_RBL, lower case, no final dot */
+	};
 	struct token *left;		/* TOK_IDENT: user; TOK_AT: local part */
 	struct token *right;		/* TOK_IDENT: host; TOK_AT: domain;
 					   TOK_NS/TOK_MX: host pattern */
-	unsigned int table;		/* TOK_TABLE: index in rs->tables */
-	int needs_addrs;		/* TOK_NS/MX: pattern matches addresses */
 };
 
 /* The three fields, in file order. */
@@ -87,28 +100,28 @@ enum field_cost {
 
 struct field {
 	struct token *tok;
-	size_t ntok;
-	enum field_cost cost;
-	int is_all;		/* exactly "ALL": always matches */
+	uint32_t ntok;
+	uint8_t cost;		/* enum field_cost */
+	uint8_t is_all;		/* exactly "ALL": always matches */
 };
 
 /* A reply template: literal text and %-escapes. */
 struct reply_part {
+	const char *text;	/* literal: points into the reply text */
+	uint32_t len;
 	char escape;		/* 0 for literal text, else 'I', 'H', ... */
-	const char *text;	/* literal: points into reply text */
-	size_t len;
 };
 
 struct rule {
 	unsigned int line;
 	enum rule_action action;
 	struct field field[FIELD_COUNT];
-	enum field_id order[FIELD_COUNT];	/* evaluation order */
 	char *text;			/* the line as written */
 	char *reply;			/* reply field, NULL for the default */
 	struct reply_part *parts;
-	size_t nparts;
 	char *comment;			/* trailing "# comment", or NULL */
+	uint32_t nparts;
+	uint8_t order[FIELD_COUNT];	/* evaluation order (enum field_id) */
 };
 
 enum table_kind {
@@ -144,6 +157,14 @@ struct rule_cands {
 
 struct rule_index;
 
+/*
+ * Everything a ruleset points to lives in its arena, except the
+ * compiled regexes and what opts points to. A ruleset mapped from an
+ * image (rule_image.c) has the rest in the mapping, which stays
+ * read-only once the process has bound what cannot be shared: its own
+ * copy of this struct, path, opts, the default reply and the tables
+ * (their ops are function pointers) in the arena, and the regexes.
+ */
 struct ruleset {
 	struct rule_index *index;	/* NULL: scan every line */
 	char *path;
@@ -155,13 +176,18 @@ struct ruleset {
 	struct reply_part *default_parts;
 	size_t default_nparts;
 	char *default_reply;
+	struct token **regex_tok;	/* every TOK_REGEX token */
+	size_t nregex;
+	struct rule_arena arena;	/* owns everything above */
+	void *image_base;		/* the image's mapping, or NULL */
+	size_t image_size;
 	int is_jitted;			/* ruleset_share() compiled the regexes */
 };
 
 /* rule_glob.c */
-int glob_compile(struct glob *g, const char *text, size_t len);
+int glob_compile(struct rule_arena *a, struct glob *g, const char *text,
+    size_t len);
 int glob_match(const struct glob *g, const char *s, size_t len);
-void glob_free(struct glob *g);
 
 /* rule_key.c: key search orders for string tables. The callback returns
    non-zero to stop; the functions return what it returned, or 0. */
@@ -179,14 +205,14 @@ int rule_keys_address(const char *addr, size_t len, int full_only,
 struct reply_vars {
 	const char *ip, *host, *from, *to, *user, *value;
 };
-int reply_compile(const char *text, struct reply_part **parts,
-    size_t *nparts, char *err, size_t errsize);
+int reply_compile(struct rule_arena *a, const char *text,
+    struct reply_part **parts, size_t *nparts, char *err, size_t errsize);
 void reply_expand(const struct reply_part *parts, size_t nparts,
     const struct reply_vars *vars, char *out, size_t size);
 
 /* rule_index.c */
-struct rule_index *rule_index_build(const struct ruleset *rs);
-void rule_index_free(struct rule_index *ix);
+struct rule_index *rule_index_build(struct rule_arena *a,
+    const struct ruleset *rs);
 int rule_index_client(const struct rule_index *ix, const struct net_addr *addr,
     struct rule_cands *out);
 int rule_index_address(const struct rule_index *ix, enum field_id f,
@@ -194,7 +220,22 @@ int rule_index_address(const struct rule_index *ix, enum field_id f,
 const uint32_t *rule_index_always(const struct rule_index *ix, size_t *n);
 
 /* rule_parse.c */
-void token_free(struct token *t);
+/* The default reply when rule_options gives none, as the original's. */
+#define RULE_ORIGINAL_REPLY \
+	"550 Mail from %F to %T prohibited from your location (%U@%H ip=%I)"
+struct stat;
+int rule_read_file(const char *path, char **buf, size_t *len,
+    struct stat *st);
+void rule_read_error(const char *path, const struct rule_options *opts,
+    int e);
+const struct lookup_ops *rule_table_ops(enum table_kind kind,
+    const char *path);
+struct ruleset *ruleset_compile(const char *name, const char *buf,
+    size_t len, const struct rule_options *opts, struct rule_arena *arena);
+
+/* rule_image.c */
+/* rule_image_unmap - release a ruleset's image mapping */
+void rule_image_unmap(struct ruleset *rs);
 
 /* rule_share.c */
 int table_path(const struct ruleset *rs, const struct table_ref *ref,

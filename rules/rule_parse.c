@@ -27,10 +27,23 @@ static const char *const field_names[FIELD_COUNT] = { "source", "from", "to" };
 
 struct parser {
 	struct ruleset *rs;
+	struct rule_arena *arena;	/* &rs->arena */
 	const char *name;
 	unsigned int line;
 	unsigned int errors;
+	/* Scratch space (malloc'd) for arrays that grow while parsing;
+	   each is copied into the arena once its size is known. */
+	struct rule *rules;
 	size_t rules_alloc;
+	struct token *tok;		/* one field's tokens */
+	size_t tok_alloc;
+	struct table_ref *tables;	/* rs->ntables of them */
+	size_t tables_alloc;
+	struct token **regex_tok;	/* regex tokens of good lines */
+	size_t nregex, regex_alloc;
+	struct regex **compiled;	/* every regex compiled, to free
+					   them if the load fails */
+	size_t ncompiled, compiled_alloc;
 };
 
 /* perror_line - report one error through the options' callback */
@@ -59,17 +72,22 @@ perror_line(struct parser *p, const char *fmt, ...)
 		log_warnx("%s:%u: %s", p->name, p->line, msg);
 }
 
-/* xstrndup - a NUL-terminated copy of len bytes */
-static char *
-xstrndup(const char *s, size_t len)
+/* grow - make room for one more element in a scratch array */
+static int
+grow(void *arrayp, size_t n, size_t *alloc, size_t size)
 {
-	char *d = malloc(len + 1);
+	void **array = arrayp;
+	void *nv;
+	size_t na;
 
-	if (d != NULL) {
-		memcpy(d, s, len);
-		d[len] = '\0';
-	}
-	return d;
+	if (n < *alloc)
+		return 0;
+	na = *alloc == 0 ? 16 : *alloc * 2;
+	if ((nv = reallocarray(*array, na, size)) == NULL)
+		return -1;
+	*array = nv;
+	*alloc = na;
+	return 0;
 }
 
 /* trim - strip blanks at both ends of [*s, *s + *len) */
@@ -162,37 +180,17 @@ looks_like_ipv4(const char *s, size_t len)
 	return dots == 3;
 }
 
-/* lower_copy - a lower-case NUL-terminated copy */
+/* lower_copy - a lower-case NUL-terminated copy in the arena */
 static char *
-lower_copy(const char *s, size_t len)
+lower_copy(struct rule_arena *a, const char *s, size_t len)
 {
-	char *d = xstrndup(s, len);
+	char *d = arena_strndup(a, s, len);
 	size_t i;
 
 	if (d != NULL)
 		for (i = 0; i < len; i++)
 			d[i] = (char)tolower((unsigned char)d[i]);
 	return d;
-}
-
-/* token_free - release what a token owns (not the token itself) */
-void
-token_free(struct token *t)
-{
-	if (t == NULL)
-		return;
-	glob_free(&t->glob);
-	regex_free(t->re);
-	free(t->zone);
-	if (t->left != NULL) {
-		token_free(t->left);
-		free(t->left);
-	}
-	if (t->right != NULL) {
-		token_free(t->right);
-		free(t->right);
-	}
-	memset(t, 0, sizeof(*t));
 }
 
 /* compile_regex - TOK_REGEX from /.../ */
@@ -202,10 +200,18 @@ compile_regex(struct parser *p, struct token *t, const char *s, size_t len)
 	char err[200];
 
 	t->kind = TOK_REGEX;
+	if (grow(&p->compiled, p->ncompiled, &p->compiled_alloc,
+	    sizeof(*p->compiled)) == -1 ||
+	    (t->pattern = arena_strndup(p->arena, s + 1, len - 2)) == NULL) {
+		perror_line(p, "out of memory");
+		return -1;
+	}
+	t->pattern_len = (uint32_t)(len - 2);
 	if ((t->re = regex_compile(s + 1, len - 2, err, sizeof(err))) == NULL) {
 		perror_line(p, "%.*s: %s", (int)(len > 80 ? 80 : len), s, err);
 		return -1;
 	}
+	p->compiled[p->ncompiled++] = t->re;
 	return 0;
 }
 
@@ -214,7 +220,7 @@ static int
 compile_glob(struct parser *p, struct token *t, const char *s, size_t len)
 {
 	t->kind = TOK_GLOB;
-	if (glob_compile(&t->glob, s, len) == -1) {
+	if (glob_compile(p->arena, &t->glob, s, len) == -1) {
 		perror_line(p, "out of memory");
 		return -1;
 	}
@@ -250,11 +256,28 @@ compile_rbl(struct parser *p, struct token *t, const char *s, size_t len)
 		return -1;
 	}
 	t->kind = TOK_RBL;
-	if ((t->zone = lower_copy(zone, zlen)) == NULL) {
+	if ((t->zone = lower_copy(p->arena, zone, zlen)) == NULL) {
 		perror_line(p, "out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+/* rule_table_ops - the backend of a table; NULL if not in this build */
+const struct lookup_ops *
+rule_table_ops(enum table_kind kind, const char *path)
+{
+	switch (kind) {
+	case TABLE_CDB:
+		return &lookup_cdb_ops;
+	case TABLE_HASH:
+		return &lookup_db_ops;
+	case TABLE_VALIDUSERS:
+		return lookup_ops_for_path(path);
+	case TABLE_IPBLOCK:
+		return lookup_ops_by_name("IPBLOCK");
+	}
+	return NULL;
 }
 
 /* table_index - the index of (kind, path) in rs->tables, added if new */
@@ -267,41 +290,26 @@ table_index(struct parser *p, enum table_kind kind, const char *path,
 	size_t i;
 
 	for (i = 0; i < rs->ntables; i++)
-		if (rs->tables[i].kind == kind &&
-		    strlen(rs->tables[i].path) == len &&
-		    memcmp(rs->tables[i].path, path, len) == 0) {
+		if (p->tables[i].kind == kind &&
+		    strlen(p->tables[i].path) == len &&
+		    memcmp(p->tables[i].path, path, len) == 0) {
 			*index = (unsigned int)i;
 			return 0;
 		}
-	n = realloc(rs->tables, (rs->ntables + 1) * sizeof(*n));
-	if (n == NULL) {
+	if (grow(&p->tables, rs->ntables, &p->tables_alloc,
+	    sizeof(*p->tables)) == -1) {
 		perror_line(p, "out of memory");
 		return -1;
 	}
-	rs->tables = n;
-	n = &rs->tables[rs->ntables];
+	n = &p->tables[rs->ntables];
 	memset(n, 0, sizeof(*n));
 	n->kind = kind;
-	if ((n->path = xstrndup(path, len)) == NULL) {
+	if ((n->path = arena_strndup(p->arena, path, len)) == NULL) {
 		perror_line(p, "out of memory");
 		return -1;
 	}
-	switch (kind) {
-	case TABLE_CDB:
-		n->ops = &lookup_cdb_ops;
-		break;
-	case TABLE_HASH:
-		n->ops = &lookup_db_ops;
-		break;
-	case TABLE_VALIDUSERS:
-		n->ops = lookup_ops_for_path(n->path);
-		break;
-	case TABLE_IPBLOCK:
-		n->ops = lookup_ops_by_name("IPBLOCK");
-		break;
-	}
+	n->ops = rule_table_ops(kind, n->path);
 	if (n->ops == NULL) {
-		free(n->path);
 		perror_line(p, "IPBLOCK= is not available in this build");
 		return -1;
 	}
@@ -394,7 +402,7 @@ compile_hostpat(struct parser *p, struct token *t, const char *s, size_t len)
 static struct token *
 new_sub(struct parser *p)
 {
-	struct token *t = calloc(1, sizeof(*t));
+	struct token *t = arena_alloc(p->arena, sizeof(*t));
 
 	if (t == NULL)
 		perror_line(p, "out of memory");
@@ -657,7 +665,7 @@ compile_field(struct parser *p, struct field *f, enum field_id id,
     const char *s, size_t len)
 {
 	const char *end = s + len, *cur = s, *tok;
-	size_t tlen, n = 0, alloc = 0;
+	size_t tlen, n = 0;
 	int r, prev_except = 1, status = 0;
 	struct token *t;
 
@@ -672,19 +680,13 @@ compile_field(struct parser *p, struct field *f, enum field_id id,
 			    RULE_MAX_TOKENS, field_names[id]);
 			return -1;
 		}
-		if (n == alloc) {
-			size_t na = alloc == 0 ? 4 : alloc * 2;
-
-			if ((t = realloc(f->tok, na * sizeof(*t))) == NULL) {
-				perror_line(p, "out of memory");
-				return -1;
-			}
-			f->tok = t;
-			alloc = na;
+		if (grow(&p->tok, n, &p->tok_alloc, sizeof(*p->tok)) == -1) {
+			perror_line(p, "out of memory");
+			return -1;
 		}
-		t = &f->tok[n];
+		t = &p->tok[n];
 		memset(t, 0, sizeof(*t));
-		f->ntok = ++n;
+		f->ntok = (uint32_t)++n;
 		if (tlen == 6 && strncasecmp(tok, "except", 6) == 0) {
 			if (prev_except) {
 				perror_line(p, "EXCEPT needs a token before it "
@@ -712,8 +714,16 @@ compile_field(struct parser *p, struct field *f, enum field_id id,
 		    field_names[id]);
 		return -1;
 	}
+	if (status == -1)
+		return -1;
+	/* The tokens move into the arena; sub-tokens are there already. */
+	if ((f->tok = arena_array(p->arena, n, sizeof(*t))) == NULL) {
+		perror_line(p, "out of memory");
+		return -1;
+	}
+	memcpy(f->tok, p->tok, n * sizeof(*t));
 	f->is_all = f->ntok == 1 && f->tok[0].kind == TOK_ALL;
-	return status;
+	return 0;
 }
 
 /* parse_action - the first field */
@@ -817,38 +827,38 @@ field_order(struct rule *r)
 	for (i = 1; i < FIELD_COUNT; i++)
 		for (j = i; j > 0 && r->field[r->order[j]].cost <
 		    r->field[r->order[j - 1]].cost; j--) {
-			enum field_id tmp = r->order[j];
+			uint8_t tmp = r->order[j];
 
 			r->order[j] = r->order[j - 1];
 			r->order[j - 1] = tmp;
 		}
 }
 
-/* rule_free - release one rule's contents */
-static void
-rule_free(struct rule *r)
+/* collect_regex - remember the regex tokens of a good line's token */
+static int
+collect_regex(struct parser *p, struct token *t)
 {
-	size_t i;
-	int f;
-
-	for (f = 0; f < FIELD_COUNT; f++) {
-		for (i = 0; i < r->field[f].ntok; i++)
-			token_free(&r->field[f].tok[i]);
-		free(r->field[f].tok);
+	if (t == NULL)
+		return 0;
+	if (t->kind == TOK_REGEX) {
+		if (grow(&p->regex_tok, p->nregex, &p->regex_alloc,
+		    sizeof(*p->regex_tok)) == -1)
+			return -1;
+		p->regex_tok[p->nregex++] = t;
 	}
-	free(r->text);
-	free(r->reply);
-	free(r->parts);
-	free(r->comment);
+	if (collect_regex(p, t->left) == -1)
+		return -1;
+	return collect_regex(p, t->right);
 }
 
-/* parse_line - compile one non-comment line */
+/* parse_line - compile one non-comment line; s[len] is NUL and s stays
+   in the arena as the rule's text */
 static void
-parse_line(struct parser *p, const char *s, size_t len)
+parse_line(struct parser *p, char *s, size_t len)
 {
 	struct ruleset *rs = p->rs;
 	const char *f[5], *reply, *comment;
-	size_t flen[5], rlen, clen, i, start = 0;
+	size_t flen[5], rlen, clen, i, start = 0, nparts = 0;
 	size_t tok = 0;
 	int nf = 0, depth = 0, bad = 0, id, in_re = 0;
 	struct rule *r;
@@ -899,17 +909,12 @@ parse_line(struct parser *p, const char *s, size_t len)
 		flen[4] = len - start;
 		nf = 5;
 	}
-	if (rs->nrules == p->rules_alloc) {
-		size_t na = p->rules_alloc == 0 ? 64 : p->rules_alloc * 2;
-
-		if ((r = realloc(rs->rules, na * sizeof(*r))) == NULL) {
-			perror_line(p, "out of memory");
-			return;
-		}
-		rs->rules = r;
-		p->rules_alloc = na;
+	if (grow(&p->rules, rs->nrules, &p->rules_alloc, sizeof(*p->rules)) ==
+	    -1) {
+		perror_line(p, "out of memory");
+		return;
 	}
-	r = &rs->rules[rs->nrules];
+	r = &p->rules[rs->nrules];
 	memset(r, 0, sizeof(*r));
 	r->line = p->line;
 	trim(&f[0], &flen[0]);
@@ -925,32 +930,37 @@ parse_line(struct parser *p, const char *s, size_t len)
 			bad = 1;
 	if (nf == 5) {
 		split_reply(f[4], flen[4], &reply, &rlen, &comment, &clen);
-		if (rlen > 0 && (r->reply = xstrndup(reply, rlen)) == NULL)
+		if (rlen > 0 &&
+		    (r->reply = arena_strndup(p->arena, reply, rlen)) == NULL)
 			bad = 1;
-		if (comment != NULL &&
-		    (r->comment = xstrndup(comment, clen)) == NULL)
+		if (comment != NULL && (r->comment = arena_strndup(p->arena,
+		    comment, clen)) == NULL)
 			bad = 1;
 		if (r->reply != NULL && !bad) {
 			if (check_reply(p, r) == -1)
 				bad = 1;
-			else if (reply_compile(r->reply, &r->parts, &r->nparts,
-			    err, sizeof(err)) == -1) {
+			else if (reply_compile(p->arena, r->reply, &r->parts,
+			    &nparts, err, sizeof(err)) == -1) {
 				perror_line(p, "%s", err);
 				bad = 1;
 			}
+			r->nparts = (uint32_t)nparts;
 		}
 	}
-	if ((r->text = xstrndup(s, len)) == NULL)
-		bad = 1;
-	if (bad) {
-		rule_free(r);
-		return;
-	}
+	r->text = s;
+	if (bad)
+		return;		/* what it took stays in the arena */
+	for (id = 0; id < FIELD_COUNT; id++)
+		for (i = 0; i < r->field[id].ntok; i++)
+			if (collect_regex(p, &r->field[id].tok[i]) == -1) {
+				perror_line(p, "out of memory");
+				return;
+			}
 	field_order(r);
 	rs->nrules++;
 }
 
-/* ruleset_free - release a ruleset */
+/* ruleset_free - release a ruleset: its regexes, then its arena */
 void
 ruleset_free(struct ruleset *rs)
 {
@@ -959,52 +969,109 @@ ruleset_free(struct ruleset *rs)
 	if (rs == NULL)
 		return;
 	ruleset_unshare(rs);
-	rule_index_free(rs->index);
-	for (i = 0; i < rs->nrules; i++)
-		rule_free(&rs->rules[i]);
-	free(rs->rules);
-	for (i = 0; i < rs->ntables; i++)
-		free(rs->tables[i].path);
-	free(rs->tables);
-	free(rs->default_parts);
-	free(rs->default_reply);
-	free(rs->path);
+	for (i = 0; i < rs->nregex; i++)
+		regex_free(rs->regex_tok[i]->re);
+	if (rs->image_base != NULL)
+		rule_image_unmap(rs);
+	arena_release(&rs->arena);
 	free(rs);
 }
 
-#define ORIGINAL_DEFAULT_REPLY \
-	"550 Mail from %F to %T prohibited from your location (%U@%H ip=%I)"
+/* parser_done - release the parser's scratch space; on failure also
+   every regex it compiled */
+static void
+parser_done(struct parser *p, int failed)
+{
+	size_t i;
 
-/* ruleset_load_buffer - compile rules from memory */
+	if (failed)
+		for (i = 0; i < p->ncompiled; i++)
+			regex_free(p->compiled[i]);
+	free(p->compiled);
+	free(p->regex_tok);
+	free(p->tok);
+	free(p->rules);
+	free(p->tables);
+}
+
+/* finish - move the scratch arrays into the arena and build the index */
+static int
+finish(struct parser *p)
+{
+	struct ruleset *rs = p->rs;
+
+	rs->rules = arena_array(p->arena, rs->nrules, sizeof(*rs->rules));
+	rs->regex_tok = arena_array(p->arena, p->nregex,
+	    sizeof(*rs->regex_tok));
+	if (rs->rules == NULL || rs->regex_tok == NULL)
+		return -1;
+	if (rs->nrules > 0)
+		memcpy(rs->rules, p->rules, rs->nrules * sizeof(*rs->rules));
+	if (p->nregex > 0)
+		memcpy(rs->regex_tok, p->regex_tok,
+		    p->nregex * sizeof(*rs->regex_tok));
+	rs->nregex = p->nregex;
+	if (rs->ntables > 0) {
+		rs->tables = arena_array(p->arena, rs->ntables,
+		    sizeof(*rs->tables));
+		if (rs->tables == NULL)
+			return -1;
+		memcpy(rs->tables, p->tables,
+		    rs->ntables * sizeof(*rs->tables));
+	}
+	if (!rs->opts.no_index &&
+	    (rs->index = rule_index_build(p->arena, rs)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * ruleset_compile - compile rules from memory into a new ruleset whose
+ * arena is region (moved into the ruleset), or a fresh chunk arena if
+ * region is NULL. On failure the region is released too.
+ */
 struct ruleset *
-ruleset_load_buffer(const char *name, const char *buf, size_t len,
-    const struct rule_options *opts)
+ruleset_compile(const char *name, const char *buf, size_t len,
+    const struct rule_options *opts, struct rule_arena *region)
 {
 	struct parser p;
 	struct ruleset *rs;
-	const char *s = buf, *end = buf + len, *nl, *q;
+	char *s, *end, *nl, *q;
+	const char *reply;
 	size_t l;
 	char err[ERR_MAX];
 
-	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		if (region != NULL)
+			arena_release(region);
 		return NULL;
+	}
+	if (region != NULL)
+		rs->arena = *region;
+	else
+		arena_init(&rs->arena);
 	if (opts != NULL)
 		rs->opts = *opts;
 	else
 		rs->opts.default_action = RULE_ALLOW;
 	memset(&p, 0, sizeof(p));
 	p.rs = rs;
+	p.arena = &rs->arena;
 	p.name = name;
-	if ((rs->path = xstrndup(name, strlen(name))) == NULL) {
-		free(rs);
+	reply = rs->opts.default_reply != NULL ? rs->opts.default_reply :
+	    RULE_ORIGINAL_REPLY;
+	/* The text is kept: each rule's text points into this copy. */
+	if ((rs->path = arena_strndup(p.arena, name, strlen(name))) == NULL ||
+	    (s = arena_strndup(p.arena, buf, len)) == NULL) {
+		ruleset_free(rs);
+		errno = ENOMEM;
 		return NULL;
 	}
-	rs->default_reply = xstrndup(rs->opts.default_reply != NULL ?
-	    rs->opts.default_reply : ORIGINAL_DEFAULT_REPLY,
-	    strlen(rs->opts.default_reply != NULL ? rs->opts.default_reply :
-	    ORIGINAL_DEFAULT_REPLY));
-	if (rs->default_reply == NULL || reply_compile(rs->default_reply,
-	    &rs->default_parts, &rs->default_nparts, err, sizeof(err)) == -1) {
+	end = s + len;
+	rs->default_reply = arena_strndup(p.arena, reply, strlen(reply));
+	if (rs->default_reply == NULL || reply_compile(p.arena,
+	    rs->default_reply, &rs->default_parts, &rs->default_nparts, err,
+	    sizeof(err)) == -1) {
 		perror_line(&p, "default reply: %s", rs->default_reply != NULL ?
 		    err : "out of memory");
 		ruleset_free(rs);
@@ -1032,52 +1099,67 @@ ruleset_load_buffer(const char *name, const char *buf, size_t len,
 			perror_line(&p, "NUL byte in line");
 			continue;
 		}
-		trim(&q, &l);
+		trim((const char **)&q, &l);
 		if (l == 0 || q[0] == '#')
 			continue;
+		q[l] = '\0';
 		parse_line(&p, q, l);
 	}
 	if (p.errors > 0) {
+		parser_done(&p, 1);
 		ruleset_free(rs);
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!rs->opts.no_index && (rs->index = rule_index_build(rs)) == NULL) {
+	if (finish(&p) == -1) {
+		rs->nregex = 0;
+		parser_done(&p, 1);
 		ruleset_free(rs);
 		errno = ENOMEM;
 		return NULL;
 	}
+	parser_done(&p, 0);
 	return rs;
 }
 
-/* ruleset_load - read and compile a rules file */
+/* ruleset_load_buffer - compile rules from memory */
 struct ruleset *
-ruleset_load(const char *path, const struct rule_options *opts)
+ruleset_load_buffer(const char *name, const char *buf, size_t len,
+    const struct rule_options *opts)
 {
-	struct ruleset *rs;
-	struct stat st;
+	return ruleset_compile(name, buf, len, opts, NULL);
+}
+
+/* rule_read_file - a rules file's contents (malloc'd) and its status;
+   -1 with errno set */
+int
+rule_read_file(const char *path, char **bufp, size_t *lenp, struct stat *st)
+{
 	char *buf;
 	size_t got = 0;
 	ssize_t n;
 	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto fail;
-	if (fstat(fd, &st) == -1) {
+		return -1;
+	if (fstat(fd, st) == -1) {
+		saved = errno;
 		close(fd);
-		goto fail;
+		errno = saved;
+		return -1;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > RULE_FILE_MAX) {
+	if (!S_ISREG(st->st_mode) || st->st_size > RULE_FILE_MAX) {
 		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		goto fail;
+		errno = S_ISREG(st->st_mode) ? EFBIG : EINVAL;
+		return -1;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
 		close(fd);
-		goto fail;
+		errno = ENOMEM;
+		return -1;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
+	while (got < (size_t)st->st_size) {
+		n = read(fd, buf + got, (size_t)st->st_size - got);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -1086,26 +1168,62 @@ ruleset_load(const char *path, const struct rule_options *opts)
 	}
 	saved = errno;
 	close(fd);
-	if (got != (size_t)st.st_size) {
+	if (got != (size_t)st->st_size) {
 		free(buf);
 		errno = got > 0 ? EIO : saved;
-		goto fail;
+		return -1;
 	}
-	rs = ruleset_load_buffer(path, buf, got, opts);
-	free(buf);
-	return rs;
-fail:
-	saved = errno;
+	*bufp = buf;
+	*lenp = got;
+	return 0;
+}
+
+/* rule_read_error - "cannot read rules" through error_fn or the log */
+void
+rule_read_error(const char *path, const struct rule_options *opts, int e)
+{
 	if (opts != NULL && opts->error_fn != NULL) {
 		char msg[ERR_MAX];
 
 		snprintf(msg, sizeof(msg), "cannot read rules: %s",
-		    strerror(saved));
+		    strerror(e));
 		opts->error_fn(opts->error_arg, path, 0, msg);
 	} else
-		log_warnx("%s: cannot read rules: %s", path, strerror(saved));
+		log_warnx("%s: cannot read rules: %s", path, strerror(e));
+}
+
+/* ruleset_load - read and compile a rules file, or map its image */
+struct ruleset *
+ruleset_load(const char *path, const struct rule_options *opts)
+{
+	struct ruleset *rs;
+	struct stat st;
+	char *buf, why[ERR_MAX];
+	size_t len;
+	int saved;
+
+	if (opts != NULL && opts->use_image) {
+		if ((rs = ruleset_image_load(path, opts, 0, why,
+		    sizeof(why))) != NULL) {
+			log_debug("event=rules-image file=%s.image rules=%zu",
+			    path, rs->nrules);
+			return rs;
+		}
+		if (why[0] != '\0')
+			log_warnx("event=rules-image file=%s.image: not used, "
+			    "compiling the rules file instead: %s", path, why);
+	}
+	if (rule_read_file(path, &buf, &len, &st) == -1) {
+		saved = errno;
+		rule_read_error(path, opts, saved);
+		errno = saved;
+		return NULL;
+	}
+	rs = ruleset_load_buffer(path, buf, len, opts);
+	saved = errno;
+	free(buf);
 	errno = saved;
-	return NULL;
+	return rs;
 }
 
 /* ruleset_path - the file name */

@@ -8,22 +8,25 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "rule_int.h"
 
-/* reply_compile - split text into literal parts and escapes */
+/* reply_compile - split text into literal parts and escapes, in the
+   arena (text must stay there too: literal parts point into it) */
 int
-reply_compile(const char *text, struct reply_part **parts, size_t *nparts,
-    char *err, size_t errsize)
+reply_compile(struct rule_arena *a, const char *text,
+    struct reply_part **parts, size_t *nparts, char *err, size_t errsize)
 {
 	struct reply_part *p;
-	size_t n = 0, i, start = 0, len = strlen(text);
+	size_t n = 0, i, start = 0, len = strlen(text), max = 1;
 
 	*parts = NULL;
 	*nparts = 0;
-	if ((p = calloc(len + 1, sizeof(*p))) == NULL) {
+	for (i = 0; i < len; i++)
+		if (text[i] == '%')
+			max += 2;	/* the text before it, and itself */
+	if ((p = arena_array(a, max, sizeof(*p))) == NULL) {
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
@@ -32,12 +35,11 @@ reply_compile(const char *text, struct reply_part **parts, size_t *nparts,
 			continue;
 		if (i > start) {
 			p[n].text = text + start;
-			p[n].len = i - start;
+			p[n].len = (uint32_t)(i - start);
 			n++;
 		}
 		if (i + 1 >= len) {
 			snprintf(err, errsize, "reply ends with a lone %%");
-			free(p);
 			return -1;
 		}
 		switch (text[i + 1]) {
@@ -45,11 +47,17 @@ reply_compile(const char *text, struct reply_part **parts, size_t *nparts,
 			p[n].escape = text[i + 1];
 			break;
 		case 'C':
-			p[n].text = ":";
+			/* Literal parts point into the text (an image maps
+			   them back at the same address): ":" is not there,
+			   so it gets a copy in the arena. */
+			if ((p[n].text = arena_strndup(a, ":", 1)) == NULL) {
+				snprintf(err, errsize, "out of memory");
+				return -1;
+			}
 			p[n].len = 1;
 			break;
 		case '%':
-			p[n].text = "%";
+			p[n].text = text + i + 1;
 			p[n].len = 1;
 			break;
 		default:
@@ -57,7 +65,6 @@ reply_compile(const char *text, struct reply_part **parts, size_t *nparts,
 			    "(known: %%I %%H %%F %%T %%U %%V %%C %%%%)",
 			    (text[i + 1] >= 0x20 && text[i + 1] < 0x7f) ?
 			    text[i + 1] : '?');
-			free(p);
 			return -1;
 		}
 		n++;
@@ -66,7 +73,7 @@ reply_compile(const char *text, struct reply_part **parts, size_t *nparts,
 	}
 	if (len > start) {
 		p[n].text = text + start;
-		p[n].len = len - start;
+		p[n].len = (uint32_t)(len - start);
 		n++;
 	}
 	*parts = p;

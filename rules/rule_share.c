@@ -223,6 +223,8 @@ ruleset_unshare(struct ruleset *rs)
 {
 	size_t i;
 
+	if (rs->tables == NULL)
+		return;		/* a ruleset whose compilation failed */
 	for (i = 0; i < rs->ntables; i++) {
 		if (rs->tables[i].shared != NULL)
 			rs->tables[i].ops->close(rs->tables[i].shared);

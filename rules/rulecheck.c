@@ -2,7 +2,8 @@
 /*
  * main() only: parse options, load the rules with the same library
  * smtpd uses, build one context (or one per stdin line in batch mode),
- * and print the decision. -n lints a file.
+ * and print the decision. -n lints a file; -C compiles it into the
+ * image smtpd maps in inetd mode (rules.image), -I decides from it.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
@@ -19,10 +20,11 @@
 #include "rule_regex.h"
 
 #define USAGE \
-"usage: rulecheck [-v] [-c rules] [-j jail] [-d allow|noto|deny] [-s servers]\n" \
+"usage: rulecheck [-vI] [-c rules] [-j jail] [-d allow|noto|deny] [-s servers]\n" \
 "                 [-T query_ms] [-B budget_ms] -i ip [-h name | -R]\n" \
 "                 [-u ident] [-H helo] [-f from] [-t to] [-z dnsfacts]\n" \
 "       rulecheck -n [-c rules] [-j jail]\n" \
+"       rulecheck -C [-c rules]\n" \
 "       rulecheck -b [-c rules] [-d action] [-s servers] [-z dnsfacts]\n" \
 "       rulecheck -V\n"
 
@@ -387,6 +389,7 @@ version(void)
 	for (ops = lookup_ops_all(); *ops != NULL; ops++)
 		printf("%s: %s\n", (*ops)->name, (*ops)->library());
 	printf("regex: %s\n", regex_library());
+	printf("image: %s\n", ruleset_image_build());
 }
 
 int
@@ -398,7 +401,9 @@ main(int argc, char **argv)
 	struct resolv *dns = NULL;
 	unsigned int errors = 0;
 	const char *zone = NULL;
-	int ch, lint = 0, is_batch = 0, status;
+	int ch, lint = 0, is_batch = 0, is_image = 0, use_image = 0, status;
+	size_t nrules;
+	char err[512];
 
 	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
@@ -409,9 +414,11 @@ main(int argc, char **argv)
 	/* The engine's own log lines (debug rules) are printed with the
 	   decision they belong to. */
 	log_open("rulecheck", LOG_SINK_MEMORY, 0);
-	while ((ch = getopt(argc, argv, "bc:d:f:h:H:i:j:nRs:t:T:u:B:vVz:")) != -1) {
+	while ((ch = getopt(argc, argv, "bCc:d:f:h:H:i:Ij:nRs:t:T:u:B:vVz:")) != -1) {
 		switch (ch) {
 		case 'b': is_batch = 1; break;
+		case 'C': is_image = 1; break;
+		case 'I': use_image = 1; break;
 		case 'c': o.rules = optarg; break;
 		case 'd': o.ropts.default_action = parse_default(optarg); break;
 		case 'f': c.from = optarg; break;
@@ -438,7 +445,31 @@ main(int argc, char **argv)
 		die_usage("-h and -R exclude each other");
 	o.ropts.error_fn = report_error;
 	o.ropts.error_arg = &errors;
-	rs = ruleset_load(o.rules, &o.ropts);
+	if (is_image) {
+		if (lint || is_batch || c.ip != NULL || use_image)
+			die_usage("-C excludes -n, -b, -i and -I");
+		if (ruleset_image_write(o.rules, &o.ropts, &nrules, err,
+		    sizeof(err)) == -1) {
+			if (err[0] != '\0')
+				fprintf(stderr, "rulecheck: %s\n", err);
+			return errors > 0 ? EXIT_PERM : EXIT_TEMP;
+		}
+		printf("%s.image: ok, %zu rules\n", o.rules, nrules);
+		return 0;
+	}
+	if (use_image) {
+		/* The image or nothing: an image owned by root, or by the
+		   user running rulecheck. */
+		rs = ruleset_image_load(o.rules, &o.ropts,
+		    geteuid() == 0 ? 0 : (unsigned int)geteuid(), err,
+		    sizeof(err));
+		if (rs == NULL) {
+			fprintf(stderr, "rulecheck: %s.image: not used: %s\n",
+			    o.rules, err[0] != '\0' ? err : "there is none");
+			return EXIT_TEMP;
+		}
+	} else
+		rs = ruleset_load(o.rules, &o.ropts);
 	if (lint) {
 		if (rs != NULL)
 			errors += ruleset_check_tables(rs);

@@ -59,6 +59,8 @@ struct rule_options {
 					   directory (a jail seen from outside) */
 	rule_error_fn *error_fn;	/* NULL: log_warnx() */
 	void *error_arg;
+	int use_image;			/* 1: ruleset_load() maps PATH.image
+					   when it is fresh and safe */
 };
 
 struct ruleset;
@@ -70,6 +72,44 @@ struct ruleset;
  * errno is EINVAL). opts may be NULL for the defaults.
  */
 struct ruleset *ruleset_load(const char *path, const struct rule_options *opts);
+
+/*
+ * With opts->use_image, ruleset_load() first tries the image that
+ * ruleset_image_write() made of the file (PATH.image): it is used only
+ * if it records the file's current identity (device, inode, size,
+ * modification and change times), comes from this build, is owned by
+ * root and not writable by group or others, and passes its checks.
+ * Otherwise the file is compiled as without the option, after one
+ * warning if an image was there. The decisions are the same either way.
+ * An image is mapped at one fixed address, so a process holds at most
+ * one mapped ruleset at a time; another load while it is in use
+ * compiles the text (after the warning).
+ */
+
+/*
+ * ruleset_image_write - compile the rules file at path (errors through
+ * opts->error_fn, as ruleset_load) and install its image as path.image
+ * atomically (temporary file, fsync, rename, fsync of the directory).
+ * 0 with the number of rules in *nrules, or -1: with a message in err
+ * if the image could not be made or written, with err "" if the file
+ * could not be read or has errors (reported through error_fn).
+ */
+int ruleset_image_write(const char *path, const struct rule_options *opts,
+    size_t *nrules, char *err, size_t errsize);
+
+/*
+ * ruleset_image_load - the ruleset of path's image (path.image) if the
+ * image is fresh, safe (owned by trusted_uid, not writable by group or
+ * others), from this build and intact; NULL otherwise, with why empty
+ * if there is no image, else saying why it was not used. ruleset_load()
+ * with use_image calls it with trusted_uid 0.
+ */
+struct ruleset *ruleset_image_load(const char *path,
+    const struct rule_options *opts, unsigned int trusted_uid, char *why,
+    size_t whysize);
+
+/* ruleset_image_build - the build identity an image must carry */
+const char *ruleset_image_build(void);
 
 /* ruleset_load_buffer - the same from memory; name is used in messages */
 struct ruleset *ruleset_load_buffer(const char *name, const char *buf,

@@ -648,6 +648,8 @@ main(int argc, char **argv)
 	if (spool_dir_check(o.spooldir, why, sizeof(why)) == -1)
 		die_config("unsafe or missing spool: %s: %s", why,
 		    strerror(errno));
+	/* inetd mode: the image rulecheck -C made, if fresh and safe */
+	o.ropts.use_image = !o.is_daemon;
 	rs = load_rules(&o);
 	if (o.is_daemon) {
 		/* A daemon never starts on a broken file (design.md 3). */
