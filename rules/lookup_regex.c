@@ -10,8 +10,10 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <pcre2.h>
 
@@ -121,6 +123,77 @@ regex_match(struct regex *re, const char *subject, size_t len,
 	if (r == PCRE2_ERROR_NOMATCH)
 		return 0;
 	return -1;
+}
+
+/* regex_serialize - PCRE2's serialisation of n compiled regexes, in a
+   block of *size bytes from malloc(); NULL if it cannot be made */
+unsigned char *
+regex_serialize(struct regex *const *res, size_t n, size_t *size)
+{
+	const pcre2_code **codes;
+	uint8_t *bytes, *copy = NULL;
+	PCRE2_SIZE len;
+	size_t i;
+
+	if (n == 0 || n > INT32_MAX ||
+	    (codes = calloc(n, sizeof(*codes))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		codes[i] = res[i]->code;
+	if (pcre2_serialize_encode(codes, (int32_t)n, &bytes, &len, NULL) ==
+	    (int32_t)n) {
+		/* pcre2_serialize_free() must free PCRE2's block: copy it. */
+		if ((copy = malloc(len)) != NULL) {
+			memcpy(copy, bytes, len);
+			*size = len;
+		}
+		pcre2_serialize_free(bytes);
+	}
+	free(codes);
+	return copy;
+}
+
+/*
+ * regex_deserialize - n regexes from regex_serialize()'s block into
+ * res; 0, or -1 if the block is not one this PCRE2 can decode (another
+ * version or build: the caller compiles the patterns instead). The
+ * block is only read.
+ */
+int
+regex_deserialize(const unsigned char *blob, size_t size, struct regex **res,
+    size_t n)
+{
+	pcre2_code **codes;
+	size_t i, done = 0;
+
+	if (n == 0 || n > INT32_MAX ||
+	    pcre2_serialize_get_number_of_codes(blob) != (int32_t)n ||
+	    (codes = calloc(n, sizeof(*codes))) == NULL)
+		return -1;
+	(void)size;	/* PCRE2 checks its own header; the caller the bounds */
+	if (pcre2_serialize_decode(codes, (int32_t)n, blob, NULL) !=
+	    (int32_t)n) {
+		free(codes);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((res[i] = calloc(1, sizeof(*res[i]))) == NULL)
+			break;
+		res[i]->code = codes[i];
+		done++;
+	}
+	if (done < n) {
+		for (i = 0; i < done; i++) {
+			free(res[i]);
+			res[i] = NULL;
+		}
+		for (i = 0; i < n; i++)
+			pcre2_code_free(codes[i]);
+		free(codes);
+		return -1;
+	}
+	free(codes);
+	return 0;
 }
 
 /* regex_free - release a compiled regex */

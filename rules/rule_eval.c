@@ -254,7 +254,8 @@ match_text(struct eval *e, const struct token *t, const char *s, size_t len)
 	case TOK_GLOB:
 		return glob_match(&t->glob, s, len) ? M_YES : M_NO;
 	case TOK_REGEX:
-		r = regex_match(t->re, s, len, e->s->rs->opts.regex_match_limit);
+		r = regex_match(e->s->rs->regex[t->regex_no], s, len,
+		    e->s->rs->opts.regex_match_limit);
 		if (r < 0)
 			return tempfail(e, "regex match limit reached");
 		return r ? M_YES : M_NO;

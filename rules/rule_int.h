@@ -70,9 +70,9 @@ struct token {
 		struct net_prefix prefix;	/* TOK_PREFIX */
 		struct glob glob;		/* TOK_GLOB */
 		struct {			/* TOK_REGEX */
-			struct regex *re;
-			char *pattern;		/* without the slashes */
+			uint32_t regex_no;	/* in rs->regex */
 			uint32_t pattern_len;
+			char *pattern;		/* without the slashes */
 		};
 		char *zone;		/* TOK_RBL, lower case, no final dot */
 	};
@@ -160,10 +160,10 @@ struct rule_index;
 /*
  * Everything a ruleset points to lives in its arena, except the
  * compiled regexes and what opts points to. A ruleset mapped from an
- * image (rule_image.c) has the rest in the mapping, which stays
- * read-only once the process has bound what cannot be shared: its own
- * copy of this struct, path, opts, the default reply and the tables
- * (their ops are function pointers) in the arena, and the regexes.
+ * image (rule_image.c) has the rest in the mapping, which is read-only;
+ * what cannot be shared is the process's own: a copy of this struct,
+ * path, opts, the default reply and the tables (their ops are function
+ * pointers) in its arena, and the regex array.
  */
 struct ruleset {
 	struct rule_index *index;	/* NULL: scan every line */
@@ -178,6 +178,13 @@ struct ruleset {
 	char *default_reply;
 	struct token **regex_tok;	/* every TOK_REGEX token */
 	size_t nregex;
+	/* The compiled regexes, by the tokens' regex_no: this process's
+	   own (an image binds them per process, so that no token page of
+	   the mapping is written). */
+	struct regex **regex;
+	/* In an image: PCRE2's serialisation of the regexes, or NULL */
+	const unsigned char *regex_blob;
+	size_t regex_blob_size;
 	struct rule_arena arena;	/* owns everything above */
 	void *image_base;		/* the image's mapping, or NULL */
 	size_t image_size;

@@ -197,6 +197,7 @@ lower_copy(struct rule_arena *a, const char *s, size_t len)
 static int
 compile_regex(struct parser *p, struct token *t, const char *s, size_t len)
 {
+	struct regex *re;
 	char err[200];
 
 	t->kind = TOK_REGEX;
@@ -207,11 +208,12 @@ compile_regex(struct parser *p, struct token *t, const char *s, size_t len)
 		return -1;
 	}
 	t->pattern_len = (uint32_t)(len - 2);
-	if ((t->re = regex_compile(s + 1, len - 2, err, sizeof(err))) == NULL) {
+	if ((re = regex_compile(s + 1, len - 2, err, sizeof(err))) == NULL) {
 		perror_line(p, "%.*s: %s", (int)(len > 80 ? 80 : len), s, err);
 		return -1;
 	}
-	p->compiled[p->ncompiled++] = t->re;
+	t->regex_no = (uint32_t)p->ncompiled;
+	p->compiled[p->ncompiled++] = re;
 	return 0;
 }
 
@@ -969,8 +971,8 @@ ruleset_free(struct ruleset *rs)
 	if (rs == NULL)
 		return;
 	ruleset_unshare(rs);
-	for (i = 0; i < rs->nregex; i++)
-		regex_free(rs->regex_tok[i]->re);
+	for (i = 0; rs->regex != NULL && i < rs->nregex; i++)
+		regex_free(rs->regex[i]);
 	if (rs->image_base != NULL)
 		rule_image_unmap(rs);
 	arena_release(&rs->arena);
@@ -1003,8 +1005,17 @@ finish(struct parser *p)
 	rs->rules = arena_array(p->arena, rs->nrules, sizeof(*rs->rules));
 	rs->regex_tok = arena_array(p->arena, p->nregex,
 	    sizeof(*rs->regex_tok));
-	if (rs->rules == NULL || rs->regex_tok == NULL)
+	rs->regex = arena_array(p->arena, p->ncompiled, sizeof(*rs->regex));
+	if (rs->rules == NULL || rs->regex_tok == NULL || rs->regex == NULL)
 		return -1;
+	/* Every regex compiled is a good line's: one per token. */
+	if (p->nregex != p->ncompiled) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (p->ncompiled > 0)
+		memcpy(rs->regex, p->compiled,
+		    p->ncompiled * sizeof(*rs->regex));
 	if (rs->nrules > 0)
 		memcpy(rs->rules, p->rules, rs->nrules * sizeof(*rs->rules));
 	if (p->nregex > 0)

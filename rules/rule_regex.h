@@ -36,6 +36,19 @@ void regex_prepare(struct regex *re);
    (0: the default) exists before a fork */
 void regex_warm(unsigned long match_limit);
 
+/*
+ * regex_serialize - n compiled regexes as one block (PCRE2's
+ * serialisation: what a rules image stores instead of the pattern's
+ * compilation), from malloc(), *size bytes; NULL if it cannot be made.
+ * regex_deserialize - the n regexes back into res, faster than
+ * compiling them; -1 if this PCRE2 cannot decode the block (another
+ * version): then compile the patterns.
+ */
+unsigned char *regex_serialize(struct regex *const *res, size_t n,
+    size_t *size);
+int regex_deserialize(const unsigned char *blob, size_t size,
+    struct regex **res, size_t n);
+
 /* regex_free - release a compiled regex (NULL allowed) */
 void regex_free(struct regex *re);
 

@@ -106,22 +106,6 @@ rule_table_shared(const struct ruleset *rs, const struct table_ref *ref)
 	return ref->shared;
 }
 
-/* jit_tokens - JIT-compile the regexes among n tokens and their parts */
-static void
-jit_tokens(const struct token *t, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (t[i].kind == TOK_REGEX)
-			regex_prepare(t[i].re);
-		if (t[i].left != NULL)
-			jit_tokens(t[i].left, 1);
-		if (t[i].right != NULL)
-			jit_tokens(t[i].right, 1);
-	}
-}
-
 /*
  * warm - one lookup of a key no table holds: the library's first calls
  * (symbol binding, buffers, header pages) happen here, once, not in
@@ -165,14 +149,12 @@ ruleset_share(struct ruleset *rs)
 	struct table_ref *ref;
 	struct file_id id;
 	unsigned int failures = 0;
-	size_t i, f, nfds = 0;
+	size_t i, nfds = 0;
 	void *h;
 
 	if (!rs->is_jitted) {
-		for (i = 0; i < rs->nrules; i++)
-			for (f = 0; f < FIELD_COUNT; f++)
-				jit_tokens(rs->rules[i].field[f].tok,
-				    rs->rules[i].field[f].ntok);
+		for (i = 0; i < rs->nregex; i++)
+			regex_prepare(rs->regex[i]);
 		rs->is_jitted = 1;
 		regex_warm(rs->opts.regex_match_limit);
 	}
