@@ -413,18 +413,29 @@ check_root(const struct image_header *h, const struct ruleset *root)
 		    h->payload_size - (uintptr_t)root->tables[i].path)) ==
 		    NULL)
 			return "corrupt (table)";
-	for (i = 0; i < root->nregex; i++) {
-		const struct token *t = root->regex_tok[i];
-
-		if (!inside(h, t, 1, sizeof(*t)) || t->kind != TOK_REGEX ||
-		    !inside(h, t->pattern, 0, 1) || t->pattern_len >
-		    h->base + h->payload_size - (uintptr_t)t->pattern ||
-		    t->regex_no >= root->nregex)
-			return "corrupt (regex)";
-	}
 	if (root->regex_blob != NULL && !inside(h, root->regex_blob,
 	    root->regex_blob_size, 1))
 		return "corrupt (regex block)";
+	/* The regex tokens are checked when they are read: only if the
+	   block cannot be decoded (bind_process); reading them here would
+	   fault in a page of the mapping for each. */
+	return NULL;
+}
+
+/* check_regex_tok - a regex token of the mapping, before it is read */
+static const char *
+check_regex_tok(const struct ruleset *rs, const struct token *t)
+{
+	uintptr_t base = (uintptr_t)rs->image_base;
+	uintptr_t end = base + rs->image_size;
+
+	if ((uintptr_t)t < base || (uintptr_t)t > end - sizeof(*t) ||
+	    (uintptr_t)t % _Alignof(struct token) != 0 ||
+	    t->kind != TOK_REGEX || (uintptr_t)t->pattern < base ||
+	    (uintptr_t)t->pattern >= end ||
+	    t->pattern_len > end - (uintptr_t)t->pattern ||
+	    t->regex_no >= rs->nregex)
+		return "corrupt (regex)";
 	return NULL;
 }
 
@@ -490,11 +501,13 @@ bind_process(struct ruleset *rs, const char *path,
 	}
 	for (i = 0; i < n; i++) {
 		const struct token *tok = rs->regex_tok[i];
+		const char *bad;
 
-		if (rs->regex[tok->regex_no] != NULL) {
-			rs->nregex = n;
+		rs->nregex = n;
+		if ((bad = check_regex_tok(rs, tok)) != NULL)
+			return bad;
+		if (rs->regex[tok->regex_no] != NULL)
 			return "corrupt (regex number)";
-		}
 		rs->regex[tok->regex_no] = regex_compile(tok->pattern,
 		    tok->pattern_len, err, sizeof(err));
 		rs->nregex = n;

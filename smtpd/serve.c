@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/log.h"
 #include "peer.h"
@@ -77,6 +78,10 @@ serve_session(const struct serve_config *cfg, const struct ruleset *rs,
 		return -1;
 	}
 	(void)conn_run(&conn, s);
+#ifndef __SANITIZE_ADDRESS__
+	if (cfg->is_exit_after)
+		_exit(0);
+#endif
 	session_free(s);
 	free(sinkst);
 	policy_rules_free(pol);

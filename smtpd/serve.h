@@ -28,6 +28,8 @@ struct serve_config {
 	unsigned int ident_timeout;	/* seconds; 0: never ask */
 	int is_dns_on;			/* 0 with -H */
 	int is_tempfail_allow;		/* rules_tempfail=allow */
+	int is_exit_after;		/* the process ends with the session:
+					   _exit(0) at its end (see below) */
 };
 
 /*
@@ -36,7 +38,12 @@ struct serve_config {
  * deferred); dns may be NULL (rules that need DNS defer). Returns 0
  * after the session (whatever its outcome), or -1 with a reason in why
  * if it could not start (no client address, out of memory): the caller
- * then answers 421 and exits 111.
+ * then answers 421 and exits 111. With is_exit_after, a session that
+ * ran ends the process with _exit(0) instead of returning: its tables,
+ * the rules and the memory go with the process, without the unmapping
+ * and closing one by one (every message was on disk before its 250,
+ * every log line sent). Built with AddressSanitizer it returns, so that
+ * the leak check sees everything released.
  */
 int serve_session(const struct serve_config *cfg, const struct ruleset *rs,
     struct resolv *dns, char *why, size_t whysize);

@@ -494,6 +494,7 @@ serve_config_of(const struct options *o, struct serve_config *sc)
 	sc->ident_timeout = o->is_ident_on ? o->ident_timeout : 0;
 	sc->is_dns_on = !o->is_no_dns;
 	sc->is_tempfail_allow = o->is_tempfail_allow;
+	sc->is_exit_after = 1;	/* one session per process in both modes */
 	if (o->is_daemon)
 		sc->conn.banner_delay = 0;	/* the master waited it out */
 }
