@@ -649,9 +649,6 @@ def main():
         ]
         if args.diag:
             configs += [
-                SmtpdDaemon("smtpd-daemon-bindnow",
-                            "smtpd -D, LD_BIND_NOW=1 (as if -z now)",
-                            env={"LD_BIND_NOW": "1"}),
                 SmtpdDaemon("smtpd-daemon-1line", "smtpd -D, 1-line rules",
                             small=True),
                 SmtpdXinetd("smtpd-xinetd-1line",

@@ -33,6 +33,13 @@ log_open(const char *ident, enum log_sink sink, int facility)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
 
+/* log_is_debug - LOG_DEBUG lines are written */
+int
+log_is_debug(void)
+{
+	return log_debug_on;
+}
+
 /* log_set_debug - enable or disable LOG_DEBUG lines */
 void
 log_set_debug(int on)

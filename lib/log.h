@@ -17,6 +17,8 @@ void log_open(const char *ident, enum log_sink sink, int facility);
 
 /* log_set_debug - enable or disable LOG_DEBUG lines */
 void log_set_debug(int on);
+/* log_is_debug - LOG_DEBUG lines are written */
+int log_is_debug(void);
 
 /* log_emit - write one line at a syslog priority (LOG_INFO etc.) */
 void log_emit(int priority, const char *fmt, ...)

@@ -429,6 +429,9 @@ log_privileges(const struct priv_ids *ids, const char *jail)
 	struct priv_state st;
 	char cwd[PATH_MAX];
 
+	/* priv_drop() has verified the drop; this is the line for -v. */
+	if (!log_is_debug())
+		return;
 	if (priv_verify(ids, &st) == -1)
 		die_config("privileges not dropped after priv_drop");
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
