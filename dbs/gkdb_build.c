@@ -23,7 +23,7 @@
 #include "gkdb.h"
 #include "ipsrc.h"
 #include "lines.h"
-#include "outfile.h"
+#include "../lib/outfile.h"
 #include "tablew.h"
 
 /* gkdb_type_parse - a type by name */
@@ -383,7 +383,7 @@ build_ipblock(struct build *bd, const char *output, const char *tmp,
 		free(image);
 		return GKDB_FAILED;
 	}
-	r = outfile_write(fd, image, size);
+	r = write_all(fd, image, size);
 	free(image);
 	if (r == -1 || close(fd) == -1) {
 		say(bd, output, 0, "cannot write %s: %s", tmp, strerror(errno));

@@ -14,7 +14,7 @@
 
 #include <cdb.h>
 
-#include "outfile.h"
+#include "../lib/outfile.h"
 #include "tablew.h"
 
 struct cdb_writer {

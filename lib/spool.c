@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "net_addr.h"
+#include "outfile.h"
 #include "spool.h"
 
 /* How many fresh ids spool_open() tries when a name is taken. */
@@ -91,30 +92,6 @@ spool_addr_valid(const char *s, size_t len)
 			return 0;
 	}
 	return !quoted;
-}
-
-/* write_all - write len bytes to fd, looping over short writes */
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* pwrite_all - pwrite len bytes at off, looping over short writes */

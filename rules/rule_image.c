@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/outfile.h"
 #include "rule_int.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -129,46 +129,8 @@ same_source(const struct image_header *h, const struct stat *st)
 	    h->src_ctime_nsec == (int64_t)st->st_ctim.tv_nsec;
 }
 
-/* write_all - write len bytes; -1 with errno */
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	const char *s = p;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, s, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* sync_dir - fsync the directory holding path */
-static int
-sync_dir(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, r;
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-/* install - write header and payload to a temporary file, rename it to
-   name; -1 with a message */
+/* install - write header and payload under a temporary name and rename
+   it to name (lib/outfile.h); -1 with a message */
 static int
 install(const char *name, const struct image_header *h, const void *payload,
     char *err, size_t errsize)
@@ -176,32 +138,27 @@ install(const char *name, const struct image_header *h, const void *payload,
 	char tmp[PATH_MAX], pad[IMAGE_PAYLOAD];
 	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", name) >= (int)sizeof(tmp)) {
+	if (outfile_tmpname(name, tmp, sizeof(tmp)) == -1) {
 		snprintf(err, errsize, "%s: name too long", name);
 		return -1;
 	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+	if ((fd = outfile_create(tmp)) == -1) {
 		snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
+	/* smtpd reads it as its own user, whatever root's umask. */
 	memset(pad, 0, sizeof(pad));
 	memcpy(pad, h, sizeof(*h));
 	if (fchmod(fd, 0644) == -1 || write_all(fd, pad, sizeof(pad)) == -1 ||
-	    write_all(fd, payload, (size_t)h->payload_size) == -1 ||
-	    fsync(fd) == -1) {
+	    write_all(fd, payload, (size_t)h->payload_size) == -1) {
 		snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return -1;
 	}
-	if (close(fd) == -1 || rename(tmp, name) == -1) {
+	if (close(fd) == -1 || outfile_commit(tmp, name) == -1) {
 		snprintf(err, errsize, "%s: %s", name, strerror(errno));
 		unlink(tmp);
-		return -1;
-	}
-	if (sync_dir(name) == -1) {
-		snprintf(err, errsize, "%s: fsync of its directory: %s", name,
-		    strerror(errno));
 		return -1;
 	}
 	return 0;

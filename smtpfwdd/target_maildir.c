@@ -21,6 +21,7 @@
 
 #include "fwd_limits.h"
 #include "target.h"
+#include "../lib/outfile.h"
 
 /* A Maildir file name: time, usec, pid, counter, host. */
 #define NAME_SIZE	160
@@ -70,26 +71,6 @@ make_name(char *name, size_t size)
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
-	}
-	return 0;
-}
-
-/* write_all - write len bytes, looping over short writes */
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
 	}
 	return 0;
 }

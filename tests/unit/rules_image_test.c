@@ -22,28 +22,9 @@
 #include "../../lib/log.h"
 #include "../../rules/rules.h"
 #include "../../rules/rule_int.h"
+#include "rules_gen.h"
 
-static char errors[4096];
 static char rules_path[512], image_path[600];
-
-/* collect - load errors as "line: reason" lines */
-static void
-collect(void *arg, const char *file, unsigned int line, const char *reason)
-{
-	size_t n = strlen(errors);
-
-	(void)arg;
-	(void)file;
-	snprintf(errors + n, sizeof(errors) - n, "%u: %s\n", line, reason);
-}
-
-/* rnd - a small deterministic generator */
-static unsigned int
-rnd(unsigned int *seed, unsigned int n)
-{
-	*seed = *seed * 1103515245u + 12345u;
-	return (*seed >> 16) % n;
-}
 
 /* write_file - replace path's contents */
 static int
@@ -58,155 +39,6 @@ write_file(const char *path, const char *text, size_t len)
 		return -1;
 	}
 	return fclose(f);
-}
-
-static const char *const domains[] = { "spam.example", "a.spam.example",
-    "good.example", "mail.good.example", "x.org", "b.x.org", "bad.net",
-    "c.bad.net" };
-static const char *const users[] = { "joe", "root", "12345", "" };
-
-/* generate - a rules file with every kind of line an image must carry */
-static size_t
-generate(char *text, size_t size, unsigned int seed)
-{
-	char line[300];
-	size_t len = 0;
-	unsigned int i;
-
-#define RND(n) rnd(&seed, (n))
-	text[0] = '\0';
-	for (i = 0; i < 600; i++) {
-		const char *d = domains[RND(8)];
-
-		switch (RND(14)) {
-		case 0:
-			snprintf(line, sizeof(line), "deny:10.%u.%u.0/24:ALL:ALL:"
-			    "550 5.7.1 %%I listed\n", RND(8), RND(8));
-			break;
-		case 1:
-			snprintf(line, sizeof(line), "noto:10.%u.%u.%u,10.%u.%u.0/24"
-			    ":ALL:*@%s:550 no%%Cthanks %%%% %%T\n", RND(8), RND(8),
-			    RND(8), RND(8), RND(8), d);
-			break;
-		case 2:
-			snprintf(line, sizeof(line), "deny:ALL:*@%s *@*.%s:ALL:550 "
-			    "from %%F\n", d, d);
-			break;
-		case 3:
-			snprintf(line, sizeof(line), "noto:ALL:ALL:%s@%s:550 t\n",
-			    users[RND(3)], d);
-			break;
-		case 4:
-			snprintf(line, sizeof(line), "allow:ALL:*.%s:ALL\n", d);
-			break;
-		case 5:
-			snprintf(line, sizeof(line), "deny:ALL EXCEPT 10.%u.0.0/16:"
-			    "*@%s:ALL:550 e # why not\n", RND(4), d);
-			break;
-		case 6:
-			snprintf(line, sizeof(line), "noto:ALL:/^%s@/:ALL:550 r\n",
-			    users[RND(3)]);
-			break;
-		case 7:
-			snprintf(line, sizeof(line), "debug:10.%u.0.0/16:ALL:ALL\n",
-			    RND(4));
-			break;
-		case 8:
-			snprintf(line, sizeof(line), "deny:/^10\\.%u\\./:ALL:/%s$/:"
-			    "551 regex %%I\n", RND(8), d);
-			break;
-		case 9:
-			snprintf(line, sizeof(line), "noto_delay:*.%s:ALL:ALL:450 "
-			    "name %%H\n", d);
-			break;
-		case 10:
-			snprintf(line, sizeof(line), "deny:10.%u.*:ALL:ALL:550 glob\n",
-			    RND(8));
-			break;
-		case 11:
-			snprintf(line, sizeof(line), "noto:ALL:ALL:USER@%s:550 u\n",
-			    d);
-			break;
-		case 12:
-			snprintf(line, sizeof(line), "allow:ALL:%s@*:ALL\n",
-			    users[RND(3)]);
-			break;
-		default:
-			snprintf(line, sizeof(line), "deny:[2001:db8:%x::]/48:*@%s:"
-			    "ALL:550 6\n", RND(4), d);
-			break;
-		}
-		if (len + strlen(line) + 1 >= size)
-			break;
-		memcpy(text + len, line, strlen(line) + 1);
-		len += strlen(line);
-	}
-	/* No line in the file needs DNS: every decision is a fact. */
-	return len;
-#undef RND
-}
-
-/* verdict_text - every field of a verdict, for comparison */
-static void
-verdict_text(const struct ruleset *rs, const struct rule_verdict *v,
-    char *out, size_t size)
-{
-	snprintf(out, size, "%d %d %u [%s] [%s] [%s] [%s]", (int)v->kind,
-	    (int)v->action, v->line, v->reply, v->value, v->reason,
-	    v->line > 0 ? ruleset_line_text(rs, v->line) : "");
-}
-
-/* agree - decide n random contexts with both rulesets; disagreements */
-static unsigned int
-agree(struct ruleset *a, struct ruleset *b, unsigned int n,
-    unsigned int *lines)
-{
-	char ip[64], from[128], to[128], va[2048], vb[2048], la[1024],
-	    lb[1024];
-	unsigned char seen[1024];
-	struct rule_client c;
-	struct rule_session *sa, *sb;
-	struct rule_verdict v1, v2;
-	unsigned int seed = 777, i, differ = 0;
-
-#define RND(k) rnd(&seed, (k))
-	memset(seen, 0, sizeof(seen));
-	*lines = 0;
-	for (i = 0; i < n; i++) {
-		memset(&c, 0, sizeof(c));
-		if (RND(5) == 0)
-			snprintf(ip, sizeof(ip), "2001:db8:%x::%x", RND(5), RND(9));
-		else
-			snprintf(ip, sizeof(ip), "10.%u.%u.%u", RND(8), RND(8),
-			    RND(8));
-		net_addr_parse(ip, strlen(ip), &c.addr);
-		c.name = RND(3) == 0 ? NULL : domains[RND(8)];
-		snprintf(from, sizeof(from), RND(6) == 0 ? "<>" : "<%s@%s>",
-		    users[RND(4)], domains[RND(8)]);
-		snprintf(to, sizeof(to), "<%s@%s>", users[RND(4)],
-		    domains[RND(8)]);
-		sa = rule_session_new(a, &c, NULL);
-		sb = rule_session_new(b, &c, NULL);
-		rule_decide(a, sa, from, to, &v1);
-		rule_decide(b, sb, from, to, &v2);
-		verdict_text(a, &v1, va, sizeof(va));
-		verdict_text(b, &v2, vb, sizeof(vb));
-		rule_log_line(a, sa, from, to, &v1, la, sizeof(la));
-		rule_log_line(b, sb, from, to, &v2, lb, sizeof(lb));
-		if (v1.line < sizeof(seen) && !seen[v1.line]) {
-			seen[v1.line] = 1;
-			(*lines)++;
-		}
-		if (strcmp(va, vb) != 0 || strcmp(la, lb) != 0) {
-			if (differ++ < 5)
-				t_diag("differ: %s %s %s:\n#  %s\n#  %s", ip, from,
-				    to, va, vb);
-		}
-		rule_session_free(sa);
-		rule_session_free(sb);
-	}
-	return differ;
-#undef RND
 }
 
 /* load_image - ruleset_image_load trusting the user running the test */
@@ -261,7 +93,7 @@ test_same_decisions(void)
 
 	if ((buf = malloc(size)) == NULL)
 		return;
-	len = generate(buf, size, 4242);
+	len = generate(buf, size, 4242, 600);
 	ok(write_file(rules_path, buf, len) == 0, "rules file written");
 	free(buf);
 	memset(&o, 0, sizeof(o));
@@ -277,7 +109,7 @@ test_same_decisions(void)
 	is_int((long)ruleset_rule_count(img), (long)ruleset_rule_count(text),
 	    "same number of rules");
 	is_str(ruleset_path(img), ruleset_path(text), "same path");
-	differ = agree(text, img, 5000, &lines);
+	differ = agree(text, img, 5000, 777, &lines);
 	is_int(differ, 0, "image and text agree on 5000 decisions");
 	ok(lines > 40, "%u different lines decide", lines);
 
@@ -296,7 +128,7 @@ test_same_decisions(void)
 		    why);
 		if (img == NULL)
 			goto out;
-		is_int(agree(text, img, 2000, &lines), 0,
+		is_int(agree(text, img, 2000, 777, &lines), 0,
 		    "and decides as the text, from the patterns");
 	}
 
@@ -309,7 +141,7 @@ test_same_decisions(void)
 	noindex = ruleset_load(rules_path, &o);
 	ok(img != NULL && noindex != NULL, "with other options: %s", why);
 	if (img != NULL && noindex != NULL) {
-		differ = agree(noindex, img, 2000, &lines);
+		differ = agree(noindex, img, 2000, 777, &lines);
 		is_int(differ, 0, "and they agree again (default reply, "
 		    "default action, no index)");
 	}

@@ -19,19 +19,8 @@
 #include "../../lib/resolv.h"
 #include "../../rules/rules.h"
 #include "../../rules/rule_int.h"
+#include "rules_gen.h"
 
-static char errors[8192];
-
-/* collect - keep load errors as "line: reason" lines */
-static void
-collect(void *arg, const char *file, unsigned int line, const char *reason)
-{
-	size_t n = strlen(errors);
-
-	(void)arg;
-	(void)file;
-	snprintf(errors + n, sizeof(errors) - n, "%u: %s\n", line, reason);
-}
 
 /* load - compile rules from a string, collecting errors */
 static struct ruleset *
@@ -678,83 +667,19 @@ test_log_lines(void)
 	ruleset_free(rs);
 }
 
-/* rnd - a small deterministic generator */
-static unsigned int
-rnd(unsigned int *seed, unsigned int n)
-{
-	*seed = *seed * 1103515245u + 12345u;
-	return (*seed >> 16) % n;
-}
-
 /* test_index_equivalence - the index never changes which line decides */
 static void
 test_index_equivalence(void)
 {
-	static const char *const domains[] = { "spam.example", "a.spam.example",
-	    "good.example", "mail.good.example", "x.org", "b.x.org", "bad.net",
-	    "c.bad.net" };
-	static const char *const users[] = { "joe", "root", "12345", "" };
-	char *text, line[256], from[128], to[128], ip[64];
 	struct rule_options o;
 	struct ruleset *with, *without;
-	struct rule_client c;
-	struct rule_session *s1, *s2;
-	struct rule_verdict v1, v2;
-	size_t len = 0, size = 64 * 1024;
-	unsigned int seed = 12345, i, differ = 0, decided = 0;
-	unsigned char seen[512];
+	size_t len, size = 64 * 1024;
+	unsigned int lines = 0;
+	char *text;
 
-#define RND(n) rnd(&seed, (n))
-	text = malloc(size);
-	if (text == NULL)
+	if ((text = malloc(size)) == NULL)
 		return;
-	text[0] = '\0';
-	memset(seen, 0, sizeof(seen));
-	for (i = 0; i < 300; i++) {
-		const char *d = domains[RND(8)];
-
-		switch (RND(9)) {
-		case 0:
-			snprintf(line, sizeof(line), "deny:10.%u.%u.0/24:ALL:ALL:550 n\n",
-			    RND(8), RND(8));
-			break;
-		case 1:
-			snprintf(line, sizeof(line), "noto:10.%u.%u.%u,10.%u.%u.0/24:ALL:"
-			    "*@%s:550 n\n", RND(8), RND(8), RND(8), RND(8), RND(8), d);
-			break;
-		case 2:
-			snprintf(line, sizeof(line), "deny:ALL:*@%s *@*.%s:ALL:550 f\n",
-			    d, d);
-			break;
-		case 3:
-			snprintf(line, sizeof(line), "noto:ALL:ALL:%s@%s:550 t\n",
-			    users[RND(4)][0] ? users[RND(3)] : "*", d);
-			break;
-		case 4:
-			snprintf(line, sizeof(line), "allow:ALL:*.%s:ALL\n", d);
-			break;
-		case 5:
-			snprintf(line, sizeof(line), "deny:ALL EXCEPT 10.%u.0.0/16:"
-			    "*@%s:ALL:550 e\n", RND(4), d);
-			break;
-		case 6:
-			snprintf(line, sizeof(line), "noto:ALL:/^%s@/:ALL:550 r\n",
-			    users[RND(3)]);
-			break;
-		case 7:
-			snprintf(line, sizeof(line), "debug:10.%u.0.0/16:ALL:ALL\n",
-			    RND(4));
-			break;
-		default:
-			snprintf(line, sizeof(line), "deny:[2001:db8:%x::]/48:*@%s:"
-			    "ALL:550 6\n", RND(4), d);
-			break;
-		}
-		if (len + strlen(line) + 1 >= size)
-			break;
-		memcpy(text + len, line, strlen(line) + 1);
-		len += strlen(line);
-	}
+	len = generate(text, size, 12345, 300);
 	memset(&o, 0, sizeof(o));
 	o.error_fn = collect;
 	errors[0] = '\0';
@@ -763,44 +688,14 @@ test_index_equivalence(void)
 	without = ruleset_load_buffer("idx.rules", text, len, &o);
 	free(text);
 	ok(with != NULL && without != NULL, "random rules load: %s", errors);
-	if (with == NULL || without == NULL)
-		goto out;
-	for (i = 0; i < 3000; i++) {
-		memset(&c, 0, sizeof(c));
-		if (RND(5) == 0)
-			snprintf(ip, sizeof(ip), "2001:db8:%x::%x", RND(5), RND(9));
-		else
-			snprintf(ip, sizeof(ip), "10.%u.%u.%u", RND(8), RND(8),
-			    RND(8));
-		net_addr_parse(ip, strlen(ip), &c.addr);
-		snprintf(from, sizeof(from), RND(6) == 0 ? "<>" : "<%s@%s>",
-		    users[RND(4)], domains[RND(8)]);
-		snprintf(to, sizeof(to), "<%s@%s>", users[RND(4)],
-		    domains[RND(8)]);
-		s1 = rule_session_new(with, &c, NULL);
-		s2 = rule_session_new(without, &c, NULL);
-		rule_decide(with, s1, from, to, &v1);
-		rule_decide(without, s2, from, to, &v2);
-		if (v2.line < sizeof(seen) && !seen[v2.line]) {
-			seen[v2.line] = 1;
-			decided++;
-		}
-		if (v1.kind != v2.kind || v1.line != v2.line ||
-		    strcmp(v1.reply, v2.reply) != 0) {
-			if (differ++ < 5)
-				t_diag("differ: %s %s %s: %u vs %u", ip, from, to,
-				    v1.line, v2.line);
-		}
-		rule_session_free(s1);
-		rule_session_free(s2);
+	if (with != NULL && without != NULL) {
+		is_int(agree(with, without, 3000, 12345, &lines), 0,
+		    "indexed and full scans agree on 3000 decisions");
+		ok(lines > 40, "%u different lines decide (the test sees many "
+		    "kinds of line)", lines);
 	}
-	is_int(differ, 0, "indexed and full scans agree on 3000 decisions");
-	ok(decided > 40, "%u different lines decide (the test sees many kinds "
-	    "of line)", decided);
-out:
 	ruleset_free(with);
 	ruleset_free(without);
-#undef RND
 }
 
 int

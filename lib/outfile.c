@@ -37,11 +37,11 @@ outfile_create(const char *tmp)
 	return fd;
 }
 
-/* outfile_write - write all of buf */
+/* write_all - write all of buf */
 int
-outfile_write(int fd, const void *buf, size_t len)
+write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
+	const unsigned char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
@@ -50,6 +50,10 @@ outfile_write(int fd, const void *buf, size_t len)
 			continue;
 		if (n == -1)
 			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}

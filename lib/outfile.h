@@ -1,9 +1,11 @@
 /* outfile.h - build a file under a temporary name, then rename it in */
 /*
- * The qmail/cdb discipline for every database the tools write: create
- * "path.tmp.PID" exclusively, write it, fsync it, rename it over path,
- * fsync the directory. A reader holding the old file keeps it; the next
- * open sees the new file whole, never a part of it.
+ * The qmail/cdb discipline for every database the tools write and for
+ * the rules image: create "path.tmp.PID" exclusively, write it, fsync
+ * it, rename it over path, fsync the directory. A reader holding the
+ * old file keeps it; the next open sees the new file whole, never a
+ * part of it. write_all() is the one loop over short writes of the
+ * programs (the spool, smtpfwdd's maildir target, these files).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef GK_OUTFILE_H
@@ -22,8 +24,9 @@ int outfile_tmpname(const char *path, char *buf, size_t size);
  */
 int outfile_create(const char *tmp);
 
-/* outfile_write - write all of buf; 0, or -1 with errno */
-int outfile_write(int fd, const void *buf, size_t len);
+/* write_all - write all of buf to fd, over short writes and EINTR; 0,
+   or -1 with errno (EIO if the file takes nothing) */
+int write_all(int fd, const void *buf, size_t len);
 
 /*
  * outfile_commit - fsync tmp, rename it to path, fsync the directory.
