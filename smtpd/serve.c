@@ -78,6 +78,9 @@ serve_session(const struct serve_config *cfg, const struct ruleset *rs,
 		return -1;
 	}
 	(void)conn_run(&conn, s);
+	/* The session's end has aborted a message the client cut off;
+	   made sure of here, since _exit() skips session_free(). */
+	session_abandon(s);
 #ifndef __SANITIZE_ADDRESS__
 	if (cfg->is_exit_after)
 		_exit(0);

@@ -39,10 +39,11 @@ struct serve_config {
  * after the session (whatever its outcome), or -1 with a reason in why
  * if it could not start (no client address, out of memory): the caller
  * then answers 421 and exits 111. With is_exit_after, a session that
- * ran ends the process with _exit(0) instead of returning: its tables,
- * the rules and the memory go with the process, without the unmapping
- * and closing one by one (every message was on disk before its 250,
- * every log line sent). Built with AddressSanitizer it returns, so that
+ * ran ends the process with _exit(0) instead of returning (after
+ * session_abandon(), so no message cut off stays in spool/tmp/): its
+ * tables, the rules and the memory go with the process, without the
+ * unmapping and closing one by one (every message was on disk before
+ * its 250, every log line sent). Built with AddressSanitizer it returns, so that
  * the leak check sees everything released.
  */
 int serve_session(const struct serve_config *cfg, const struct ruleset *rs,

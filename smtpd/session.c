@@ -746,10 +746,17 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	spool_forget(s);
+	session_abandon(s);
 	free(s->rcpt);
 	free(s->out);
 	free(s);
+}
+
+/* session_abandon - abort an open message */
+void
+session_abandon(struct session *s)
+{
+	spool_forget(s);
 }
 
 /* log_early - the early-talker line: what the client said too soon */

@@ -78,6 +78,10 @@ struct session *session_new(const struct session_config *cfg,
     const struct session_peer *peer, const struct policy_ops *policy,
     const struct spool_sink *sink, const struct session_env *env);
 
+/* session_abandon - abort what the session has open (a message being
+   received: its temporary spool file goes); session_free does it too */
+void session_abandon(struct session *s);
+
 /* session_free - release the session (aborts an open message) */
 void session_free(struct session *s);
 
