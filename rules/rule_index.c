@@ -32,8 +32,8 @@ struct ip_group {
 };
 
 struct suffix_entry {
-	const char *key;		/* points into the token's glob text */
-	size_t len;
+	const char *key;		/* in the index's own pool (pool_keys) */
+	uint32_t len;			/* a key is part of one rules line */
 	uint32_t rule;
 };
 
@@ -178,6 +178,39 @@ filed_under(const struct rule *r)
 }
 
 /*
+ * pool_keys - copy the sorted keys into one block, in their order, so
+ * that a binary search reads a few neighbouring pages instead of the
+ * rules' texts all over the ruleset (in a mapped rules image each of
+ * those is a page fault of its own). Equal keys share one copy.
+ */
+static int
+pool_keys(struct rule_arena *a, struct suffix_entry *v, size_t n)
+{
+	size_t i, total = 0;
+	char *pool, *p;
+
+	for (i = 0; i < n; i++)
+		if (i == 0 || key_cmp(v[i].key, v[i].len, v[i - 1].key,
+		    v[i - 1].len) != 0)
+			total += v[i].len;
+	if (total == 0)
+		return 0;
+	if ((pool = arena_array(a, total, 1)) == NULL)
+		return -1;
+	for (i = 0, p = pool; i < n; i++) {
+		if (i > 0 && key_cmp(v[i].key, v[i].len, v[i - 1].key,
+		    v[i - 1].len) == 0) {
+			v[i].key = v[i - 1].key;
+			continue;
+		}
+		memcpy(p, v[i].key, v[i].len);
+		v[i].key = p;
+		p += v[i].len;
+	}
+	return 0;
+}
+
+/*
  * rule_index_build - file every rule, in the arena; NULL on
  * out-of-memory. A first pass counts the entries so that every array
  * is allocated once at its exact size.
@@ -238,7 +271,7 @@ rule_index_build(struct rule_arena *a, const struct ruleset *rs)
 
 			key = token_suffix(t, &len);
 			e->key = key;
-			e->len = len;
+			e->len = (uint32_t)len;
 			e->rule = (uint32_t)i;
 			/* A literal domain d stands for the suffix "@d": it is
 			   looked up with the '@' stripped (see candidates). */
@@ -247,8 +280,11 @@ rule_index_build(struct rule_arena *a, const struct ruleset *rs)
 		}
 	}
 	qsort(ix->ip, ix->nip, sizeof(*ix->ip), cmp_ip);
-	for (f = FIELD_FROM; f <= FIELD_TO; f++)
+	for (f = FIELD_FROM; f <= FIELD_TO; f++) {
 		qsort(ix->sfx[f], ix->nsfx[f], sizeof(*ix->sfx[f]), cmp_sfx);
+		if (pool_keys(a, ix->sfx[f], ix->nsfx[f]) == -1)
+			return NULL;
+	}
 	/* Groups of equal (family, length) for the per-length search. */
 	for (i = 0; i < ix->nip; i++)
 		if (i == 0 || ix->ip[i].prefix.addr.family !=
