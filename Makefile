@@ -181,12 +181,16 @@ fuzz: $(addprefix $(B)/fuzz/bin/,$(FUZZERS))
 fuzz-quick:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
-bench: $(addprefix $(B)/rel/bench/,$(BENCHES)) $(B)/rel/bench/smtpd_bench_floor rel
+bench: $(addprefix $(B)/rel/bench/,$(BENCHES)) $(B)/rel/bench/smtpd_bench_floor \
+    $(B)/rel/bench/smtpd_bench_floor_static rel
 	@for b in $(BENCHES); do ./$(B)/rel/bench/$$b || exit 1; done
 	$(PYTHON) bench/smtpd_bench.py -B $(B)
-# smtpd_bench.py's reference server: a program on its own, no archives.
+# smtpd_bench.py's reference server: a program on its own, no archives;
+# built as any C program is, and (for -d) linked like smtpd.
 $(B)/rel/bench/smtpd_bench_floor: bench/smtpd_bench_floor.c | $(B)/rel/.dirs
 	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -o $@ $<
+$(B)/rel/bench/smtpd_bench_floor_static: bench/smtpd_bench_floor.c | $(B)/rel/.dirs
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -static-pie -o $@ $<
 
 # run: the whole product in the foreground (README): smtpd on
 # 127.0.0.1:$(RUN_PORT) with smtpfwdd/run/example.rules, smtpfwdd

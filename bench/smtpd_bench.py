@@ -6,7 +6,8 @@
 # each, 5,000 sessions a run, several runs; the figure is the median of
 # sessions a second. Everything on 127.0.0.1; no DNS for anyone (smtpd
 # -H, Postfix smtpd_peername_lookup=no, qpsmtpd -H with its resolver
-# pointed at the tests' own unbound).
+# pointed at the tests' own unbound). Every spool, queue and jail is on
+# an ext4 made for the run (SpoolFs; --fs tmp: in $TMPDIR instead).
 #
 #   smtp-sink              Postfix's protocol sink: the ratio 1.0
 #   floor none|fsync|atomic bench/smtpd_bench_floor.c: fork per connection
@@ -14,6 +15,8 @@
 #                          (the brief's minimal responder), or tmp/ +
 #                          fsync + rename + fsync of new/ (smtpd's spool)
 #   xinetd floor fsync|atomic  the same, one process per connection
+#                          (with -d also the floor linked static-pie,
+#                          as smtpd is, in both modes)
 #   postfix smtpd          a private Postfix queueing (fsync) + discard
 #   qpsmtpd                qpsmtpd-forkserver, queue/maildir
 #   smtpd -D               daemon mode; smtpd xinetd: inetd mode
@@ -182,9 +185,9 @@ class Sink(Config):
 
 
 class Floor(Config):
-    def __init__(self, name, label, mode, xinetd=False):
+    def __init__(self, name, label, mode, xinetd=False, static=False):
         super().__init__(name, label)
-        self.mode, self.xinetd = mode, xinetd
+        self.mode, self.xinetd, self.static = mode, xinetd, static
 
     def start(self, ctx):
         self.dir = ctx.base / f"floor-{self.name}"
@@ -192,7 +195,8 @@ class Floor(Config):
             (self.dir / d).mkdir(parents=True)
         if self.mode != "none":
             self.spool = self.dir / "new"
-        argv = [str(ctx.floor), "-m", self.mode, "-d", str(self.dir)]
+        prog = ctx.floor_static if self.static else ctx.floor
+        argv = [str(prog), "-m", self.mode, "-d", str(self.dir)]
         if self.xinetd:
             self.proc = start_xinetd(ctx, self.name, self.port, argv)
         else:
@@ -356,6 +360,56 @@ service gk-bench-{name}
 
 
 # --- setup ---------------------------------------------------------------
+
+class SpoolFs:
+    """A new ext4, made and mounted for this run, under every spool.
+
+    Made the way an operator would for a spool (mkfs.ext4's defaults, a
+    journal included), with room for all the runs' files, and its inode
+    tables written before the first run (no ext4lazyinit in the middle
+    of a measurement). On a file system that has seen deletions, and
+    without a journal, ext4 skips recently deleted inodes when it
+    allocates one (about 12 hours), so that creating a file costs more
+    in one directory than in another; a new file system gives every
+    server the same conditions, run after run."""
+
+    SIZE = 8 << 30          # sparse
+    INODES = 1_000_000      # 13 servers x 5 runs x 5,000 messages, and more
+
+    def start(self):
+        fd, name = tempfile.mkstemp(prefix="gk-bench-fs-", suffix=".img",
+                                    dir="/var/tmp")
+        os.close(fd)
+        self.image = Path(name)
+        self.mnt = None
+        try:
+            os.truncate(self.image, self.SIZE)
+            subprocess.run(["mkfs.ext4", "-q", "-F", "-N", str(self.INODES),
+                            "-E", "lazy_itable_init=0,lazy_journal_init=0",
+                            str(self.image)], check=True,
+                           capture_output=True, text=True)
+            self.mnt = Path(tempfile.mkdtemp(prefix="gk-bench-fs-"))
+            subprocess.run(["mount", "-o", "loop", str(self.image),
+                            str(self.mnt)], check=True, capture_output=True,
+                           text=True)
+        except subprocess.CalledProcessError as e:
+            self.stop()
+            die(f"cannot make the spool file system ({e.cmd[0]}: "
+                f"{e.stderr.strip()}); --fs tmp runs without it")
+        os.chmod(self.mnt, 0o755)
+        print(f"smtpd_bench: spools on a new ext4 at {self.mnt}",
+              flush=True)
+
+    def stop(self):
+        if self.mnt is not None:
+            subprocess.run(["umount", str(self.mnt)], capture_output=True)
+            try:
+                self.mnt.rmdir()
+            except OSError as e:
+                print(f"{self.mnt}: {e}", file=sys.stderr)
+            self.mnt = None
+        self.image.unlink(missing_ok=True)
+
 
 class Ctx:
     pass
@@ -584,6 +638,9 @@ def main():
                     help="also smtpd with a one-line rules file")
     ap.add_argument("-k", "--keep", action="store_true",
                     help="keep the temporary directories (logs, spools)")
+    ap.add_argument("--fs", choices=("fresh", "tmp"), default="fresh",
+                    help="fresh: every spool on a new ext4 made for the "
+                    "run (the default); tmp: in $TMPDIR")
     args = ap.parse_args()
     if os.geteuid() != 0:
         die("run me as root (jails, xinetd, Postfix)")
@@ -596,7 +653,9 @@ def main():
     ctx = Ctx()
     ctx.smtpd = build / "bin" / "smtpd"
     ctx.floor = build / "bench" / "smtpd_bench_floor"
-    for p in (ctx.smtpd, ctx.floor, build / "bench" / "rules_bench",
+    ctx.floor_static = build / "bench" / "smtpd_bench_floor_static"
+    for p in (ctx.smtpd, ctx.floor, ctx.floor_static,
+              build / "bench" / "rules_bench",
               build / "bench" / "ipblock_bench"):
         if not p.exists():
             die(f"{p} is missing: make B={args.build} rel bench")
@@ -609,6 +668,10 @@ def main():
     from smtpd_fixtures import Jail
     from smtpd_harness import Syslog
 
+    fs = SpoolFs() if args.fs == "fresh" else None
+    if fs is not None:
+        fs.start()
+        tempfile.tempdir = str(fs.mnt)
     ctx.base = Path(tempfile.mkdtemp(prefix="gk-bench-"))
     os.chmod(ctx.base, 0o755)
     peers, configs, started = [], [], []
@@ -649,6 +712,11 @@ def main():
         ]
         if args.diag:
             configs += [
+                Floor("floor-fsync-static", "floor, file+fsync, static-pie",
+                      "fsync", static=True),
+                Floor("xinetd-floor-fsync-static",
+                      "xinetd floor, file+fsync, static-pie", "fsync",
+                      xinetd=True, static=True),
                 SmtpdDaemon("smtpd-daemon-1line", "smtpd -D, 1-line rules",
                             small=True),
                 SmtpdXinetd("smtpd-xinetd-1line",
@@ -704,6 +772,11 @@ def main():
                 if getattr(ctx, j, None) is not None:
                     getattr(ctx, j).remove()
             shutil.rmtree(ctx.base, ignore_errors=True)
+        if fs is not None:
+            if args.keep:
+                print(f"kept {fs.mnt} mounted ({fs.image})", file=sys.stderr)
+            else:
+                fs.stop()
 
 
 def report(configs, mem, hold, args):
@@ -734,6 +807,12 @@ def report(configs, mem, hold, args):
            "xinetd-floor-atomic", 0.8)
     target("smtpd under xinetd, text rules / xinetd floor file+fsync",
            "smtpd-xinetd-text", "xinetd-floor-fsync", 0.8)
+    # smtpd is linked static-pie; the floor, as any C program, is not.
+    # The same targets against the floor linked like smtpd (-d):
+    target("smtpd -D / floor file+fsync, static-pie", "smtpd-daemon",
+           "floor-fsync-static", 0.9)
+    target("smtpd under xinetd / xinetd floor file+fsync, static-pie",
+           "smtpd-xinetd", "xinetd-floor-fsync-static", 0.8)
     if mem:
         print("  memory of the process serving one session (in DATA), KiB:")
         for k, m in mem.items():
