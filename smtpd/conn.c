@@ -7,6 +7,7 @@
  * the write timeout instead of into our memory.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <errno.h>
@@ -72,14 +73,18 @@ flush(struct conn *c)
 		p = session_output(c->s, &len);
 		if (len == 0)
 			return 0;
-		n = write(c->cfg.out_fd, p, len);
+		if (c->is_out_socket)
+			n = send(c->cfg.out_fd, p, len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			n = write(c->cfg.out_fd, p, len);
 		if (n > 0) {
 			session_output_consumed(c->s, (size_t)n);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && errno == EAGAIN) {
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			pfd.fd = c->cfg.out_fd;
 			pfd.events = POLLOUT;
 			r = poll(&pfd, 1, ms_until(&deadline));
@@ -124,26 +129,48 @@ env_pause(void *arg, unsigned int seconds)
 		;
 }
 
-/* nonblock - set O_NONBLOCK on fd */
+/* set_nonblock - set or clear O_NONBLOCK on fd */
 static void
-nonblock(int fd)
+set_nonblock(int fd, int on)
 {
-	int fl = fcntl(fd, F_GETFL);
+	int fl = fcntl(fd, F_GETFL), want;
 
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		log_warn("event=conn-error fcntl O_NONBLOCK fd=%d", fd);
+	if (fl != -1) {
+		want = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+		if (want == fl || fcntl(fd, F_SETFL, want) != -1)
+			return;
+	}
+	log_warn("event=conn-error fcntl O_NONBLOCK fd=%d", fd);
 }
 
-/* conn_init - fds, clock, env */
+/* is_socket - 1 if fd is a socket */
+static int
+is_socket(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+}
+
+/*
+ * conn_init - fds, clock, env. A socket is left (or made) blocking for
+ * recv(); its sends say MSG_DONTWAIT. The two descriptors of inetd mode
+ * share one open file, so a non-socket is made non-blocking only when it
+ * is not a socket's other descriptor.
+ */
 void
 conn_init(struct conn *c, const struct conn_config *cfg,
     struct session_env *env)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = *cfg;
-	nonblock(cfg->in_fd);
-	if (cfg->out_fd != cfg->in_fd)
-		nonblock(cfg->out_fd);
+	c->is_in_socket = is_socket(cfg->in_fd);
+	c->is_out_socket = cfg->out_fd == cfg->in_fd ? c->is_in_socket :
+	    is_socket(cfg->out_fd);
+	set_nonblock(cfg->in_fd, !c->is_in_socket);
+	if (cfg->out_fd != cfg->in_fd && !c->is_out_socket)
+		set_nonblock(cfg->out_fd, 1);
 	deadline_in(&c->session_end, cfg->session_timeout);
 	env->now = env_now;
 	env->pause = env_pause;
@@ -214,15 +241,55 @@ feed(struct conn *c, const char *buf, size_t len)
 	}
 }
 
+/*
+ * read_until - what the client sends before the deadline: bytes, 0 at
+ * its end, or -1 with errno (ETIMEDOUT: nothing in time). A socket is
+ * read with one recv() under a receive timeout; the timeout is set again
+ * only when it changes (near the end of the session's time). If recv()
+ * says EAGAIN (its timeout, or a descriptor someone made non-blocking),
+ * poll() decides, as it does for any other descriptor.
+ */
+static ssize_t
+read_until(struct conn *c, char *buf, size_t size,
+    const struct timespec *until)
+{
+	struct pollfd pfd;
+	struct timeval tv;
+	int r, ms = ms_until(until);
+
+	if (c->is_in_socket && ms > 0) {
+		if (ms != c->rcvtimeo_ms) {
+			tv.tv_sec = ms / 1000;
+			tv.tv_usec = (ms % 1000) * 1000;
+			c->rcvtimeo_ms = setsockopt(c->cfg.in_fd, SOL_SOCKET,
+			    SO_RCVTIMEO, &tv, sizeof(tv)) == 0 ? ms : 0;
+		}
+		if (c->rcvtimeo_ms == ms) {
+			ssize_t n = recv(c->cfg.in_fd, buf, size, 0);
+
+			if (n >= 0 || (errno != EAGAIN &&
+			    errno != EWOULDBLOCK))
+				return n;
+			ms = ms_until(until);
+		}
+	}
+	pfd.fd = c->cfg.in_fd;
+	pfd.events = POLLIN;
+	if ((r = poll(&pfd, 1, ms)) <= 0) {
+		if (r == 0)
+			errno = ETIMEDOUT;
+		return -1;
+	}
+	return read(c->cfg.in_fd, buf, size);
+}
+
 /* conn_run - the read/feed/send loop */
 int
 conn_run(struct conn *c, struct session *s)
 {
 	char buf[SMTPD_READ_CHUNK];
-	struct timespec idle;
-	struct pollfd pfd;
+	struct timespec until;
 	ssize_t n;
-	int r, ms;
 
 	c->s = s;
 	banner(c);
@@ -237,21 +304,15 @@ conn_run(struct conn *c, struct session *s)
 			session_shutdown(s);
 			continue;
 		}
-		deadline_in(&idle, c->cfg.idle_timeout);
-		ms = ms_until(&idle);
-		if (ms_until(&c->session_end) < ms)
-			ms = ms_until(&c->session_end);
-		pfd.fd = c->cfg.in_fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, ms);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("event=conn-error poll");
-			session_eof(s);
-			continue;
-		}
-		if (r == 0) {
+		/* The idle timeout from now, or the session's end if that
+		   comes first. */
+		deadline_in(&until, c->cfg.idle_timeout);
+		if (c->session_end.tv_sec < until.tv_sec ||
+		    (c->session_end.tv_sec == until.tv_sec &&
+		    c->session_end.tv_nsec < until.tv_nsec))
+			until = c->session_end;
+		n = read_until(c, buf, sizeof(buf), &until);
+		if (n == -1 && errno == ETIMEDOUT) {
 			if (ms_until(&c->session_end) == 0) {
 				log_info("Timeout on session (more than %u "
 				    "seconds) - Abandoning session",
@@ -265,8 +326,8 @@ conn_run(struct conn *c, struct session *s)
 			}
 			continue;
 		}
-		n = read(c->cfg.in_fd, buf, sizeof(buf));
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		if (n == -1 && (errno == EINTR || errno == EAGAIN ||
+		    errno == EWOULDBLOCK))
 			continue;
 		if (n <= 0) {
 			if (n == -1)

@@ -3,9 +3,11 @@
  * conn owns the file descriptors (fd 0 and 1 in inetd mode), the
  * deadlines and the banner delay; the session (session.h) owns the
  * protocol. The same conn_run() serves inetd mode now and each forked
- * child of daemon mode later. Reads and writes are non-blocking under
- * poll() deadlines: an idle timeout per read, a write timeout per
- * reply batch, and a session time limit; no alarm(), no longjmp().
+ * child of daemon mode later. Deadlines: an idle timeout per read, a
+ * write timeout per reply batch, and a session time limit; no alarm(),
+ * no longjmp(). A socket is read blocking, under a receive timeout
+ * (SO_RCVTIMEO), one system call a read, and written with MSG_DONTWAIT
+ * under poll(); any other descriptor is non-blocking under poll().
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef SMTPD_CONN_H
@@ -32,10 +34,14 @@ struct conn {
 	struct timespec session_end;	/* CLOCK_MONOTONIC */
 	int is_write_dead;		/* a write failed: send no more */
 	int is_write_timeout;		/* ... because of the deadline */
+	int is_in_socket;		/* recv() under SO_RCVTIMEO */
+	int is_out_socket;		/* send() with MSG_DONTWAIT */
+	int rcvtimeo_ms;		/* the receive timeout set, 0: none */
 };
 
 /*
- * conn_init - set up c for cfg: make both fds non-blocking, start the
+ * conn_init - set up c for cfg: a socket blocking (its reads wait
+ * under a receive timeout), any other descriptor non-blocking; start the
  * session clock, and fill env (gettimeofday, and a pause that sends
  * the queued replies before it sleeps) for session_new().
  */
