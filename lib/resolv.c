@@ -54,7 +54,10 @@ struct resolv {
 	unsigned int budget_ms;
 	uint64_t budget_end;		/* monotonic ms */
 	int is_closed_world;		/* no queries: uncached = NXDOMAIN */
-	struct resolv_entry *buckets[RESOLV_BUCKETS];
+	struct resolv_entry **buckets;	/* RESOLV_BUCKETS, from the first
+					   answer cached: most sessions ask
+					   nothing, and a process is cheaper
+					   for every page it does not write */
 	struct resolv_entry *all;
 	size_t cached;			/* entries in buckets */
 	size_t kept;			/* entries in all */
@@ -315,6 +318,7 @@ resolv_free(struct resolv *r)
 		resolv_answer_clear(&e->answer);
 		free(e);
 	}
+	free(r->buckets);
 	free(r);
 }
 
@@ -371,6 +375,8 @@ cache_find(const struct resolv *r, const char *name, enum resolv_type type)
 {
 	struct resolv_entry *e;
 
+	if (r->buckets == NULL)
+		return NULL;
 	for (e = r->buckets[bucket_of(name, type)]; e != NULL; e = e->hash_next)
 		if (e->type == type && strcmp(e->name, name) == 0)
 			return e;
@@ -383,6 +389,8 @@ cache_unlink(struct resolv *r, const char *name, enum resolv_type type)
 {
 	struct resolv_entry **pp;
 
+	if (r->buckets == NULL)
+		return;
 	for (pp = &r->buckets[bucket_of(name, type)]; *pp != NULL;
 	    pp = &(*pp)->hash_next) {
 		if ((*pp)->type == type && strcmp((*pp)->name, name) == 0) {
@@ -417,7 +425,9 @@ entry_new(struct resolv *r, const char *name, enum resolv_type type,
 	e->all_next = r->all;
 	r->all = e;
 	r->kept++;
-	if (is_cacheable && r->cached < RESOLV_CACHE_MAX) {
+	if (is_cacheable && r->cached < RESOLV_CACHE_MAX &&
+	    (r->buckets != NULL || (r->buckets = calloc(RESOLV_BUCKETS,
+	    sizeof(*r->buckets))) != NULL)) {
 		b = bucket_of(name, type);
 		e->hash_next = r->buckets[b];
 		r->buckets[b] = e;

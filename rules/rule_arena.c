@@ -1,9 +1,11 @@
 /* rule_arena.c - bump allocation for a compiled ruleset */
 /*
- * See rule_arena.h. Chunks come from calloc and regions from an
- * anonymous mapping, so memory handed out is always zero and never
- * reused. Allocations are aligned to ARENA_ALIGN, enough for every
- * structure in rule_int.h.
+ * See rule_arena.h. Memory handed out is always zero and never reused:
+ * a region is an anonymous mapping (zero already); a chunk comes from
+ * malloc and each allocation is cleared as it is handed out, so that a
+ * small arena (a mapped image's per-process part) writes the pages it
+ * uses, not a whole first chunk. Allocations are aligned to ARENA_ALIGN,
+ * enough for every structure in rule_int.h.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/mman.h>
@@ -91,7 +93,7 @@ new_chunk(struct rule_arena *a, size_t need)
 	if (size < need)
 		size = need;
 	if (size > SIZE_MAX - sizeof(*c) ||
-	    (c = calloc(1, sizeof(*c) + size)) == NULL) {
+	    (c = malloc(sizeof(*c) + size)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -129,6 +131,8 @@ take(struct rule_arena *a, size_t size, size_t align)
 	p = a->base + off;
 	a->used = off + size;
 	a->total += size;
+	if (a->reserved == 0)
+		memset(p, 0, size);
 	return p;
 }
 
