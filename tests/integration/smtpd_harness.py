@@ -40,15 +40,24 @@ def free_port():
 
 
 def children_of(pid):
-    """PIDs of pid's children (from /proc, all threads)."""
+    """PIDs of pid's children, zombies included: every process whose
+    parent is pid (/proc/PID/stat). The kernel's own list of a task's
+    children (/proc/PID/task/TID/children) may miss some while the
+    process runs, which made a wait for "no children" end early."""
     out = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                out += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue            # gone meanwhile
+        # pid (comm) state ppid ...; comm may hold blanks and parens
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            out.append(int(name))
+    return sorted(out)
 
 
 def start_time(pid):
@@ -87,6 +96,22 @@ def newest_child(pid, timeout=5):
             return max(kids, key=lambda k: (start_time(k), k))
         time.sleep(0.01)
     raise AssertionError(f"no child of {pid} appeared")
+
+
+def task_state(pid):
+    """What a process is doing, for a test that found it stuck: its
+    state, the system call it is in and where the kernel has it."""
+    out = []
+    for name in ("stat", "syscall", "wchan", "stack"):
+        try:
+            with open(f"/proc/{pid}/{name}") as f:
+                text = f.read().strip()
+        except OSError as e:
+            text = f"({e.strerror})"
+        if name == "stat":
+            text = " ".join(text.split()[:3])
+        out.append(f"{name}: {text}")
+    return "; ".join(out)
 
 
 def wait_children(pid, timeout=SESSION_TIMEOUT):
@@ -388,13 +413,22 @@ class DaemonHarness:
         """SIGTERM (sessions may finish), then wait for the exit by PID;
         with check, the exit status must be 0 and the pid file empty."""
         status = self.proc.poll()
+        stuck = ""
         if status is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 status = self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                kids = children_of(self.pid)
+                stuck = "".join(f"\nchild {k}: {task_state(k)}"
+                                for k in kids)
                 self.proc.kill()
                 self.proc.wait()
+                for k in kids:
+                    try:
+                        os.kill(k, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 status = "killed"
         assert gone(self.pid, 5), "smtpd -D did not stop"
         self.log.close()
@@ -409,7 +443,7 @@ class DaemonHarness:
             self.syslog.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
         if check:
-            assert status == 0, f"smtpd -D exited {status}:\n{logs}"
+            assert status == 0, f"smtpd -D exited {status}:{stuck}\n{logs}"
             assert pid_text == "", f"pid file left as {pid_text!r}"
             check_stderr(logs)
         return status
