@@ -43,7 +43,8 @@ struct data_state {
 	size_t line_pos;		/* bytes of this line so far */
 	char prefix[DATA_PREFIX];	/* its first bytes */
 	size_t out_len;
-	unsigned char out[DATA_OUT];
+	unsigned char out[DATA_OUT];	/* last: data_start() and the
+					   session clear what precedes it */
 };
 
 /* data_start - reset d for a new message going to sink (may be NULL) */
