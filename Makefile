@@ -187,10 +187,10 @@ bench: $(addprefix $(B)/rel/bench/,$(BENCHES)) $(B)/rel/bench/smtpd_bench_floor 
 	$(PYTHON) bench/smtpd_bench.py -B $(B)
 # smtpd_bench.py's reference server: a program on its own, no archives;
 # built as any C program is, and (for -d) linked like smtpd.
-$(B)/rel/bench/smtpd_bench_floor: bench/smtpd_bench_floor.c | $(B)/rel/.dirs
-	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -o $@ $<
-$(B)/rel/bench/smtpd_bench_floor_static: bench/smtpd_bench_floor.c | $(B)/rel/.dirs
-	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -static-pie -o $@ $<
+$(B)/rel/bench/smtpd_bench_floor_static: FLOOR_LINK = -static-pie
+$(B)/rel/bench/smtpd_bench_floor $(B)/rel/bench/smtpd_bench_floor_static: \
+    bench/smtpd_bench_floor.c | $(B)/rel/.dirs
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) $(FLOOR_LINK) -o $@ $<
 
 # run: the whole product in the foreground (README): smtpd on
 # 127.0.0.1:$(RUN_PORT) with smtpfwdd/run/example.rules, smtpfwdd

@@ -307,9 +307,7 @@ conn_run(struct conn *c, struct session *s)
 		/* The idle timeout from now, or the session's end if that
 		   comes first. */
 		deadline_in(&until, c->cfg.idle_timeout);
-		if (c->session_end.tv_sec < until.tv_sec ||
-		    (c->session_end.tv_sec == until.tv_sec &&
-		    c->session_end.tv_nsec < until.tv_nsec))
+		if (ms_until(&c->session_end) < ms_until(&until))
 			until = c->session_end;
 		n = read_until(c, buf, sizeof(buf), &until);
 		if (n == -1 && errno == ETIMEDOUT) {

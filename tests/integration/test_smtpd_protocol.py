@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from smtpd_fixtures import (MYNAME, InetdHarness, Jail, SpoolFile,
-                            check_stderr, connect, kill, smtpd_argv,
-                            smtpd_env, wait_for)
+from smtpd_fixtures import (MYNAME, InetdHarness, Jail, SpoolFile, connect,
+                            kill, wait_for)
 
 RULES = """# protocol tests
 noto:ALL:ALL:*@refused.example:550 5.1.1 no such user %T
@@ -293,44 +292,3 @@ def test_no_spool_file_left_on_eof(server, jail):
     assert not list(jail.tmp.iterdir())
     assert not jail.spooled()
     assert "EOF while receiving message body" in server.logs()
-
-
-def test_pipes_are_served_and_timed_out(jail):
-    """Descriptors that are not sockets (a launcher that passes pipes,
-    with the peer in TCPREMOTEIP as tcpserver sets it) are read under
-    poll() rather than a receive timeout: a message is accepted, and a
-    client that then says nothing is cut off at the idle timeout."""
-    env = smtpd_env({"TCPREMOTEIP": "192.0.2.7"})
-    p = subprocess.Popen(smtpd_argv(jail, ["-o", "idle_timeout=2"]),
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
-    watchdog = threading.Timer(30, p.kill)
-    watchdog.start()
-    try:
-        p.stdin.write(b"EHLO pipe.example.org\r\n"
-                      b"MAIL FROM:<alice@example.org>\r\n"
-                      b"RCPT TO:<bob@example.net>\r\n"
-                      b"DATA\r\n" +
-                      MESSAGE.replace(b"\r\n.", b"\r\n..") + b".\r\n")
-        p.stdin.flush()
-        t0 = time.monotonic()
-        out = p.stdout.read()       # to smtpd's exit; stdin stays open
-        elapsed = time.monotonic() - t0
-        err = p.stderr.read()
-        assert p.wait(timeout=10) == 0
-    finally:
-        watchdog.cancel()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        p.stdin.close()
-    text = err.decode(errors="replace")
-    check_stderr(text)
-    codes = [line[:3] for line in out.decode().split("\r\n")
-             if line[:3].isdigit() and line[3:4] == " "]
-    assert codes == ["220", "250", "250", "250", "354", "250", "421"], out
-    assert 1.5 <= elapsed < 15
-    assert "Timeout on read (more than 2 seconds)" in text
-    assert "end=timeout" in text
-    files = [SpoolFile(f) for f in jail.spooled()]
-    assert len(files) == 1 and files[0].message == stored(MESSAGE)
