@@ -13,9 +13,6 @@ import test_smtpd_protocol as base
 from smtpd_harness import DaemonHarness
 from test_smtpd_protocol import *  # noqa: F401,F403 - the tests, fixtures
 
-# Runs no harness (smtpd on pipes): the base suite's run is the one.
-globals().pop("test_pipes_are_served_and_timed_out")
-
 del test_broken_rules_fail_closed  # noqa: F821 - see above
 
 

@@ -10,9 +10,6 @@ import test_smtpd_protocol as base
 from smtpd_harness import XinetdHarness
 from test_smtpd_protocol import *  # noqa: F401,F403 - the tests, fixtures
 
-# Runs no harness (smtpd on pipes): the base suite's run is the one.
-globals().pop("test_pipes_are_served_and_timed_out")
-
 
 @pytest.fixture(autouse=True)
 def _under_xinetd(monkeypatch):
