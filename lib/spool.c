@@ -84,6 +84,14 @@ spool_addr_valid(const char *s, size_t len)
 	for (i = 1; i < len - 1; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		if (quoted && c == '\\' && i + 1 < len - 1) {
+			/* a quoted-pair: the next byte is literal, as
+			   smtpd's RCPT and MAIL parser reads it */
+			c = (unsigned char)s[++i];
+			if (c < 0x20 || c > 0x7e || c == '<' || c == '>')
+				return 0;
+			continue;
+		}
 		if (c == '"')
 			quoted = !quoted;
 		if (c == ' ' && quoted)
@@ -231,9 +239,9 @@ word_ok(const char *value, const char *a, const char *b)
 	    (strcmp(value, a) == 0 || strcmp(value, b) == 0);
 }
 
-/* meta_valid - 1 if every field of m is acceptable to the format */
-static int
-meta_valid(const struct spool_meta *m)
+/* spool_meta_valid - see spool.h */
+int
+spool_meta_valid(const struct spool_meta *m)
 {
 	struct net_addr a;
 	size_t i;
@@ -345,7 +353,7 @@ spool_open(struct spool_writer *w, const char *spooldir,
 	w->body_bytes = 0;
 	w->failed = 0;
 	w->saved_errno = 0;
-	if (!meta_valid(m)) {
+	if (!spool_meta_valid(m)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -98,6 +98,10 @@ int spool_dir_check(const char *path, char *why, size_t whysize);
 int spool_open(struct spool_writer *w, const char *spooldir,
     const struct spool_meta *m);
 
+/* spool_meta_valid - 1 if spool_open() would take every value of m, else
+   0 (what a test double of the spool checks too) */
+int spool_meta_valid(const struct spool_meta *m);
+
 /*
  * spool_write - append len message bytes (buffered). Returns 0, or -1
  * with errno set; after a failure spool_commit() fails too, so a caller
@@ -183,7 +187,8 @@ int spool_value_valid(const char *s, size_t len);
 
 /* spool_addr_valid - 1 if s[0..len) is "<>" or "<x>" with x 1..254 bytes
    of 0x21..0x7e other than '<' and '>' (inside double quotes 0x20 is
-   allowed too); else 0 */
+   allowed too, and a backslash makes the next byte literal, '"' and
+   0x20 included); else 0 */
 int spool_addr_valid(const char *s, size_t len);
 
 #endif

@@ -235,6 +235,27 @@ def test_sigterm_gives_421(server):
     assert "end=shutdown" in server.logs()
 
 
+def test_quoted_local_parts_are_stored(server, jail):
+    # What the RCPT parser takes the spool must take: an escaped quote
+    # and a quoted space, in the sender and in a recipient.
+    s = connect(server)
+    assert s.reply()[0] == 220
+    assert s.cmd("EHLO quoted.example.org")[0] == 250
+    assert s.cmd('MAIL FROM:<"a\\"b"@example.org>')[0] == 250
+    assert s.cmd('RCPT TO:<"c\\" d"@example.net>')[0] == 250
+    assert s.cmd('RCPT TO:<"e f"@example.net>')[0] == 250
+    assert s.cmd("DATA")[0] == 354
+    s.send(b"Subject: quoted\r\n\r\nbody\r\n.\r\n")
+    assert s.reply()[0] == 250
+    assert s.cmd("QUIT")[0] == 221
+    server.wait()
+    files = jail.spooled()
+    assert len(files) == 1
+    f = SpoolFile(files[0])
+    assert f["FROM"] == '<"a\\"b"@example.org>'
+    assert f.rcpt == ['<"c\\" d"@example.net>', '<"e f"@example.net>']
+
+
 def test_early_talker_and_banner_delay(jail):
     h = InetdHarness(jail, extra=["-o", "banner_delay=1"])
     try:

@@ -178,6 +178,12 @@ fake_open(void *arg, const struct spool_meta *m, char id[SPOOL_ID_MAX + 1])
 		errno = ENOSPC;
 		return -1;
 	}
+	/* What the real spool would refuse is refused here too, so that a
+	   transcript shows an envelope smtpd accepted but cannot store. */
+	if (!spool_meta_valid(m)) {
+		errno = EINVAL;
+		return -1;
+	}
 	fs.is_open = 1;
 	fs.len = 0;
 	snprintf(id, SPOOL_ID_MAX + 1, "MSG%u", ++fs.count);

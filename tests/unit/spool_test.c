@@ -428,6 +428,14 @@ test_validators(void)
 	ok(!spool_addr_valid("<a<b>", 5), "< inside");
 	ok(!spool_addr_valid("<\"a b>", 6), "unbalanced quote");
 	ok(!spool_addr_valid("<a\tb>", 5), "tab");
+	/* quoted-pairs, as smtpd's parser accepts them at RCPT */
+	ok(spool_addr_valid("<\"a\\\"b\"@x>", 10), "escaped quote");
+	ok(spool_addr_valid("<\"a\\\" b\"@x>", 11), "escaped quote, space");
+	ok(spool_addr_valid("<\"a\\ b\"@x>", 10), "escaped space");
+	ok(!spool_addr_valid("<\"a\\\">", 6), "escape eats the close");
+	ok(!spool_addr_valid("<\"a\\\tb\"@x>", 10), "escaped tab");
+	ok(!spool_addr_valid("<\"a\\>b\"@x>", 10), "escaped >");
+	ok(!spool_addr_valid("<a\\\"b@x>", 8), "no pair outside quotes");
 	ok(spool_value_valid("", 0), "empty value ok");
 	ok(!spool_value_valid("a\nb", 3), "LF in value");
 }
