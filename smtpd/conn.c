@@ -113,20 +113,32 @@ env_now(void *arg, struct timeval *tv)
 	}
 }
 
-/* env_pause - send what is queued, then sleep */
+/* env_pause - send what is queued, then sleep, not past the session */
 static void
 env_pause(void *arg, unsigned int seconds)
 {
 	struct conn *c = arg;
 	struct timespec left;
+	int ms = ms_until(&c->session_end);
 
 	if (c->s != NULL)
 		(void)flush(c);
-	left.tv_sec = seconds;
-	left.tv_nsec = 0;
+	if ((unsigned int)ms / 1000 >= seconds)
+		ms = (int)seconds * 1000;
+	left.tv_sec = ms / 1000;
+	left.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&left, &left) == -1 && errno == EINTR &&
 	    !is_stopping(c))
 		;
+}
+
+/* env_is_late - the session's time is up */
+static int
+env_is_late(void *arg)
+{
+	struct conn *c = arg;
+
+	return ms_until(&c->session_end) == 0;
 }
 
 /* set_nonblock - set or clear O_NONBLOCK on fd */
@@ -174,6 +186,7 @@ conn_init(struct conn *c, const struct conn_config *cfg,
 	deadline_in(&c->session_end, cfg->session_timeout);
 	env->now = env_now;
 	env->pause = env_pause;
+	env->is_late = env_is_late;
 	env->arg = c;
 }
 
@@ -226,13 +239,30 @@ write_failed(struct conn *c)
 		session_eof(c->s);
 }
 
-/* feed - hand a chunk to the session, flushing as it asks */
+/* session_over - the session's time is up: log it, end it with 421 */
+static void
+session_over(struct conn *c)
+{
+	log_info("Timeout on session (more than %u seconds) - Abandoning "
+	    "session", c->cfg.session_timeout);
+	session_timeout(c->s, "session");
+}
+
+/*
+ * feed - hand a chunk to the session, flushing as it asks. The session's
+ * end is checked between commands too (env_is_late): a pipelined chunk
+ * of commands, each with a pause or a slow lookup, must not outlast it.
+ */
 static void
 feed(struct conn *c, const char *buf, size_t len)
 {
 	size_t off = 0;
 
 	while (off < len && !session_is_closed(c->s)) {
+		if (env_is_late(c)) {
+			session_over(c);
+			return;
+		}
 		off += session_input(c->s, buf + off, len - off);
 		if (off < len && flush(c) == -1) {
 			write_failed(c);
@@ -283,6 +313,38 @@ read_until(struct conn *c, char *buf, size_t size,
 	return read(c->cfg.in_fd, buf, size);
 }
 
+/*
+ * linger - end a socket session without a reset. If the client's bytes
+ * are waiting unread (it pipelined past a 421, or talked too early),
+ * close() would make the kernel answer them with a reset, which can
+ * destroy the last reply on its way. So send the FIN first, then read
+ * the rest away until the client closes too, within
+ * SMTPD_LINGER_BYTES and SMTPD_LINGER_SECONDS.
+ */
+static void
+linger(struct conn *c)
+{
+	char buf[4096];
+	struct timespec until;
+	size_t total = 0;
+	ssize_t n;
+
+	if (!c->is_in_socket || c->is_write_dead ||
+	    recv(c->cfg.in_fd, buf, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+		return;
+	if (shutdown(c->cfg.out_fd, SHUT_WR) == -1)
+		return;
+	deadline_in(&until, SMTPD_LINGER_SECONDS);
+	while (total < SMTPD_LINGER_BYTES) {
+		n = read_until(c, buf, sizeof(buf), &until);
+		if (n > 0)
+			total += (size_t)n;
+		else if (n == 0 || is_stopping(c) || (errno != EINTR &&
+		    errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+	}
+}
+
 /* conn_run - the read/feed/send loop */
 int
 conn_run(struct conn *c, struct session *s)
@@ -311,12 +373,9 @@ conn_run(struct conn *c, struct session *s)
 			until = c->session_end;
 		n = read_until(c, buf, sizeof(buf), &until);
 		if (n == -1 && errno == ETIMEDOUT) {
-			if (ms_until(&c->session_end) == 0) {
-				log_info("Timeout on session (more than %u "
-				    "seconds) - Abandoning session",
-				    c->cfg.session_timeout);
-				session_timeout(s, "session");
-			} else {
+			if (env_is_late(c))
+				session_over(c);
+			else {
 				log_info("Timeout on read (more than %u "
 				    "seconds) - Abandoning session",
 				    c->cfg.idle_timeout);
@@ -335,5 +394,6 @@ conn_run(struct conn *c, struct session *s)
 		}
 		feed(c, buf, (size_t)n);
 	}
+	linger(c);
 	return 0;
 }

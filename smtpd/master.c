@@ -689,8 +689,8 @@ early_or_gone(struct master *m, struct held *h)
 	}
 	/* An early talker. Read what else is there, so that close()
 	   sends a FIN, not a reset that could destroy the reply. */
-	while (more < 65536 && (d = recv(h->fd, drain, sizeof(drain),
-	    MSG_DONTWAIT)) > 0)
+	while (more < SMTPD_LINGER_BYTES && (d = recv(h->fd, drain,
+	    sizeof(drain), MSG_DONTWAIT)) > 0)
 		more += (size_t)d;
 	log_unserved(&h->addr, h->since_ms, buf, (size_t)n, "early-talker");
 	len = session_early_reply(m->cfg.myname, reply, sizeof(reply));

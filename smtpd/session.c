@@ -863,6 +863,10 @@ session_input(struct session *s, const char *buf, size_t len)
 		session_banner(s, NULL, 0);
 	while (i < len && s->state != ST_CLOSED &&
 	    pending(s) < SMTPD_OUT_HIGH) {
+		/* Pipelined commands each with a delay or a slow lookup
+		   must not outlast the session: the driver ends it. */
+		if (s->env->is_late != NULL && s->env->is_late(s->env->arg))
+			break;
 		if (s->state == ST_DATA) {
 			n = data_input(&s->data, buf + i, len - i, &is_done);
 			i += n;

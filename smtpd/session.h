@@ -46,6 +46,10 @@ struct session_env {
 	void (*now)(void *arg, struct timeval *tv);
 	/* pause - send what is queued, then wait seconds (delays) */
 	void (*pause)(void *arg, unsigned int seconds);
+	/* is_late - 1 once the session's time is up: session_input()
+	   then returns before the next command, and the driver ends the
+	   session (NULL: never) */
+	int (*is_late)(void *arg);
 	void *arg;
 };
 

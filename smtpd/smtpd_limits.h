@@ -70,6 +70,17 @@
 #define SMTPD_OUT_HIGH		65536	/* replies queued, at most */
 
 /*
+ * A session that ends with client bytes unread (421 after too many
+ * errors, 554 after a bare LF, an early talker) sends its FIN first and
+ * then reads the rest away, at most so many bytes and seconds: closing
+ * with bytes unread would make the kernel send a reset, which can
+ * destroy the last reply on its way. The master drains a refused held
+ * client's bytes (without waiting) for the same reason.
+ */
+#define SMTPD_LINGER_BYTES	65536
+#define SMTPD_LINGER_SECONDS	2
+
+/*
  * Daemon mode (-D): the master's listeners, its caps and its file
  * descriptors. A held connection is one the master keeps through the
  * banner delay, before any child exists for it; it costs the master a

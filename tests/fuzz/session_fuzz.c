@@ -168,6 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sink.arg = NULL;
 	env.now = fz_now;
 	env.pause = fz_pause;
+	env.is_late = NULL;
 	env.arg = NULL;
 	is_open = 0;
 	spooled = 0;

@@ -256,6 +256,59 @@ def test_quoted_local_parts_are_stored(server, jail):
     assert f.rcpt == ['<"c\\" d"@example.net>', '<"e f"@example.net>']
 
 
+def test_session_timeout_within_a_pipelined_batch(jail):
+    # Each unknown command waits the tarpit delay: twenty of them sent at
+    # once must not hold the session for twenty seconds past its end.
+    h = InetdHarness(jail, extra=["-o", "session_timeout=2", "-o",
+                                  "tarpit_delay=1", "-o", "max_errors=100"])
+    try:
+        s = connect(h)
+        assert s.reply()[0] == 220
+        t0 = time.monotonic()
+        s.send(b"BOGUS\r\n" * 20)
+        codes = []
+        while True:
+            code, lines = s.reply()
+            codes.append(code)
+            if code != 500:
+                break
+        assert code == 421 and "4.4.2" in lines[0], lines
+        assert 1 <= codes.count(500) <= 3, codes
+        assert time.monotonic() - t0 < 6
+        assert s.closed()
+        h.wait()
+    finally:
+        h.stop()
+    assert "Timeout on session (more than 2 seconds)" in h.logs()
+    assert "end=session-timeout" in h.logs()
+
+
+def test_unread_bytes_do_not_turn_the_close_into_a_reset(jail):
+    # The client pipelines far past max_errors: smtpd answers 421 with
+    # most of it unread. The client must read the 421 and then an
+    # orderly end (FIN), not a reset.
+    h = InetdHarness(jail, extra=["-o", "max_errors=2"])
+    try:
+        s = connect(h)
+        assert s.reply()[0] == 220
+        s.send(b"BOGUS\r\n" * 6000)       # 42 KB: more than one read
+        time.sleep(0.5)
+        codes = []
+        lines = []
+        try:
+            while True:
+                code, lines = s.reply()
+                codes.append(code)
+        except EOFError:
+            pass                            # ConnectionResetError fails
+        assert codes[-1] == 421 and "4.7.0" in lines[0], (codes, lines)
+        s.sock.close()
+        h.wait()
+    finally:
+        h.stop()
+    assert "end=errors" in h.logs()
+
+
 def test_early_talker_and_banner_delay(jail):
     h = InetdHarness(jail, extra=["-o", "banner_delay=1"])
     try:

@@ -395,6 +395,7 @@ start_session(struct chat *c, const char *dir)
 	c->sink.abort = fake_abort;
 	c->env.now = fake_now;
 	c->env.pause = fake_pause;
+	c->env.is_late = NULL;
 	cur = session_new(&c->cfg, &c->peer, &c->pops, &c->sink, &c->env);
 	if (cur == NULL)
 		emit("# session_new failed\n");
