@@ -72,6 +72,7 @@ struct master {
 	unsigned int nheld;
 	int is_stopping;
 	int has_forwarded_term;		/* children were sent SIGTERM */
+	int64_t term_again_ms;		/* when to send it again */
 	int64_t drain_end_ms;
 	int64_t accept_resume_ms;	/* 0: accepting */
 	int64_t refresh_ms;		/* cfg.refresh() is due */
@@ -807,9 +808,14 @@ term_child(void *arg, pid_t pid)
 		log_warn("event=daemon-warning kill %ld", (long)pid);
 }
 
-/* forward_term - the children end their sessions with 421 */
+/*
+ * forward_term - the children end their sessions with 421. A child that
+ * checked its stop flag just before the signal came blocks in its read
+ * all the same, so the children still there get it again every
+ * SMTPD_TERM_AGAIN_MS until they are gone (term_again).
+ */
 static void
-forward_term(struct master *m)
+forward_term(struct master *m, int64_t now)
 {
 	if (m->has_forwarded_term)
 		return;
@@ -817,6 +823,17 @@ forward_term(struct master *m)
 	log_info("event=daemon-stop children=%u action=sigterm",
 	    iplimit_children(m->books));
 	iplimit_child_each(m->books, term_child, NULL);
+	m->term_again_ms = now + SMTPD_TERM_AGAIN_MS;
+}
+
+/* term_again - SIGTERM once more to the children still there */
+static void
+term_again(struct master *m, int64_t now)
+{
+	if (!m->has_forwarded_term || now < m->term_again_ms)
+		return;
+	iplimit_child_each(m->books, term_child, NULL);
+	m->term_again_ms = now + SMTPD_TERM_AGAIN_MS;
 }
 
 /* begin_stop - SIGTERM: no more clients; the held ones get 421 */
@@ -877,7 +894,7 @@ signals_due(struct master *m, int64_t now)
 		if (!m->is_stopping)
 			begin_stop(m, now);
 		else
-			forward_term(m);	/* asked twice */
+			forward_term(m, now);	/* asked twice */
 	}
 }
 
@@ -896,8 +913,10 @@ wait_ms(const struct master *m, int64_t now)
 		if (t == -1 || due < t)
 			t = due;
 	}
-	if (m->is_stopping && !m->has_forwarded_term) {
-		due = m->drain_end_ms > now ? m->drain_end_ms - now : 0;
+	if (m->is_stopping) {
+		due = m->has_forwarded_term ? m->term_again_ms :
+		    m->drain_end_ms;
+		due = due > now ? due - now : 0;
 		if (t == -1 || due < t)
 			t = due;
 	}
@@ -983,7 +1002,8 @@ master_run(struct master *m)
 		}
 		if (m->is_stopping && !m->has_forwarded_term &&
 		    now >= m->drain_end_ms)
-			forward_term(m);
+			forward_term(m, now);
+		term_again(m, now);
 	}
 	log_info("event=daemon-exit pid=%ld", (long)getpid());
 	if (m->pid_fd != -1 && ftruncate(m->pid_fd, 0) == -1)

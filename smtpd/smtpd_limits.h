@@ -103,6 +103,7 @@
 #define SMTPD_FILES_LIMIT	1048576	/* Linux's default fs.nr_open */
 #define SMTPD_FILES_RESERVE	64	/* master fds that are not held */
 #define SMTPD_DRAIN_DEFAULT	60	/* drain_timeout: SIGTERM to children */
+#define SMTPD_TERM_AGAIN_MS	1000	/* and again while any is left */
 #define SMTPD_ACCEPT_BATCH	64	/* accept()s per wake-up and listener */
 #define SMTPD_ACCEPT_PAUSE_MS	100	/* no accept() after EMFILE/ENFILE */
 #define SMTPD_EARLY_READ	512	/* early talker bytes read and logged */

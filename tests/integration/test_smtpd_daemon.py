@@ -15,6 +15,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -309,6 +310,78 @@ def test_drain_timeout_and_second_sigterm(jail):
         h.signal(signal.SIGTERM)
         code, lines = a.reply()
         assert code == 421 and time.monotonic() - t0 < 3
+        assert h.proc.wait(timeout=10) == 0
+    finally:
+        h.stop()
+
+
+class SwallowSignal:
+    """Trace pid (ptrace, as root) and make it miss the first `sig` sent
+    to it, as a child does that checked its stop flag just before the
+    signal came and then blocked in its read. Every other signal goes
+    through. All ptrace calls come from one thread: the tracer."""
+
+    PTRACE_CONT = 7
+    PTRACE_SEIZE = 0x4206
+    WALL = 0x40000000
+
+    def __init__(self, pid, sig):
+        import ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long,
+                                     ctypes.c_void_p, ctypes.c_void_p]
+        self.pid = pid
+        self.sig = sig
+        self.swallowed = 0
+        self.seized = threading.Event()
+        self.error = None
+        self.thread = threading.Thread(target=self._trace, daemon=True)
+        self.thread.start()
+        assert self.seized.wait(5) and self.error is None, self.error
+
+    def _cont(self, sig):
+        import ctypes
+        self.libc.ptrace(self.PTRACE_CONT, self.pid, None,
+                         ctypes.c_void_p(sig))
+
+    def _trace(self):
+        import ctypes
+        if self.libc.ptrace(self.PTRACE_SEIZE, self.pid, None, None) != 0:
+            self.error = os.strerror(ctypes.get_errno())
+            self.seized.set()
+            return
+        self.seized.set()
+        while True:
+            try:
+                _, status = os.waitpid(self.pid, self.WALL)
+            except ChildProcessError:
+                return
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                return
+            sig = os.WSTOPSIG(status)
+            if sig == self.sig and self.swallowed == 0:
+                self.swallowed += 1
+                self._cont(0)
+            else:
+                self._cont(sig)
+
+
+def test_a_child_that_misses_sigterm_gets_it_again(jail):
+    # The drain is over and the master sends SIGTERM; the child misses it
+    # (the tracer swallows it). It must still end with 421 about a second
+    # later, at the master's next SIGTERM, not after its idle timeout.
+    h = DaemonHarness(jail, extra=["-H", "-o", "drain_timeout=1", "-o",
+                                   "idle_timeout=60"])
+    try:
+        a = dial(h, timeout=30)
+        assert a.reply()[0] == 220
+        tracer = SwallowSignal(h.last_pid(), signal.SIGTERM)
+        t0 = time.monotonic()
+        h.signal(signal.SIGTERM)
+        code, lines = a.reply()
+        assert code == 421 and "4.3.2" in lines[0], lines
+        assert tracer.swallowed == 1
+        assert 1.5 <= time.monotonic() - t0 < 10
         assert h.proc.wait(timeout=10) == 0
     finally:
         h.stop()
