@@ -4,7 +4,10 @@
  * functions with other structs; the link order (-lcdb before libowfat.a)
  * and tests/link/cdb-is-tinycdb keep these calls on tinycdb, and
  * library() reports the shared object that cdb_find came from.
- * tinycdb validates every offset against the mapped size.
+ * tinycdb validates every offset against the mapped size when it reads
+ * a record, but takes any file of 2048 bytes or more: a file of zeros
+ * (one a crash left behind) would answer "not found" to every key. So
+ * the table of contents is checked once when the file is opened.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dlfcn.h>
@@ -23,6 +26,28 @@ struct cdb_table {
 	int fd;
 	struct cdb db;
 };
+
+#define CDB_TOC_BYTES	2048	/* 256 (position, slots) pairs */
+
+/* toc_valid - 1 if every hash table the header names lies inside the
+   file, after the header */
+static int
+toc_valid(const struct cdb *db)
+{
+	const unsigned char *toc = cdb_get(db, CDB_TOC_BYTES, 0);
+	unsigned int i, pos, slots, size = db->cdb_fsize;
+
+	if (toc == NULL)
+		return 0;
+	for (i = 0; i < CDB_TOC_BYTES; i += 8) {
+		pos = cdb_unpack(toc + i);
+		slots = cdb_unpack(toc + i + 4);
+		if (pos < CDB_TOC_BYTES || pos > size ||
+		    slots > (size - pos) / 8)
+			return 0;
+	}
+	return 1;
+}
 
 /* table_open - open and map a CDB file */
 static void *
@@ -43,6 +68,14 @@ table_open(const char *path, char *err, size_t errsize)
 	if (cdb_init(&t->db, t->fd) != 0) {
 		snprintf(err, errsize, "cannot read CDB file %s: %s", path,
 		    errno == EPROTO ? "not a CDB file" : strerror(errno));
+		close(t->fd);
+		free(t);
+		return NULL;
+	}
+	if (!toc_valid(&t->db)) {
+		snprintf(err, errsize, "cannot read CDB file %s: not a CDB "
+		    "file (its table of contents points outside it)", path);
+		cdb_free(&t->db);
 		close(t->fd);
 		free(t);
 		return NULL;

@@ -457,7 +457,9 @@ test_tables(void)
 	    "> users.txt && db5.3_load -T -t hash -f users.txt users.db && "
 	    "printf 'hosted.example\\nhosted\\n' > domains.txt && "
 	    "db5.3_load -T -t hash -f domains.txt domains.db && "
-	    "printf 'garbage that is not a cdb' > bad.cdb", dir);
+	    "printf 'garbage that is not a cdb' > bad.cdb && "
+	    "head -c 4096 /dev/zero > zero.cdb && "
+	    "cdb -c -m empty.cdb /dev/null", dir);
 	ok(run(cmd) == 0, "tables built with cdb and db5.3_load");
 	snprintf(rules, sizeof(rules),
 	    "deny:CDB=%s/cbl.cdb:ALL:ALL:451 5.7.1 %%I found in cbl (%%V)\n"
@@ -513,6 +515,30 @@ test_tables(void)
 		ok(strncmp(decide(rs, "192.0.2.1", NULL, NULL, "<a@b>", "<c@d>"),
 		    "1 tempfail", 10) == 0, "a corrupt CDB file is a temporary "
 		    "failure");
+		ruleset_free(rs);
+	}
+	/* Zeros (a file lost in a crash) are long enough for cdb_init and
+	   would answer "not found" to every key: a listed client would
+	   pass. The table of contents is checked when the file is opened. */
+	snprintf(rules, sizeof(rules),
+	    "deny:CDB=%s/zero.cdb:ALL:ALL:550 never\n"
+	    "deny:CDB=%s/empty.cdb:ALL:ALL:550 never\n"
+	    "allow:ALL:ALL:ALL\n", dir, dir);
+	rs = load(rules);
+	if (rs != NULL) {
+		ok(strncmp(decide(rs, "192.0.2.1", NULL, NULL, "<a@b>", "<c@d>"),
+		    "1 tempfail", 10) == 0, "a zero-filled CDB file is a "
+		    "temporary failure");
+		ok(ruleset_check_tables(rs) == 1, "rulecheck -n sees it too");
+		ruleset_free(rs);
+	}
+	snprintf(rules, sizeof(rules),
+	    "deny:CDB=%s/empty.cdb:ALL:ALL:550 never\n"
+	    "allow:ALL:ALL:ALL\n", dir);
+	rs = load(rules);
+	if (rs != NULL) {
+		is_str(decide(rs, "192.0.2.1", NULL, NULL, "<a@b>", "<c@d>"),
+		    "2 allow", "an empty CDB file is a table without keys");
 		ruleset_free(rs);
 	}
 }
