@@ -534,12 +534,24 @@ compile_source(struct parser *p, struct token *t, const char *s, size_t len,
 	return compile_glob(p, t, s, len);
 }
 
-/* compile_domainpat - the domain part of local@domain */
+/* compile_domainpat - the domain part of local@domain; a table or a
+   client word there would be taken as a glob that never matches */
 static int
 compile_domainpat(struct parser *p, struct token *t, const char *s, size_t len)
 {
 	if (has_prefix(s, len, "NS=") || has_prefix(s, len, "MX="))
 		return compile_nsmx(p, t, s, len);
+	if (memchr(s, '=', len) != NULL) {
+		perror_line(p, "\"%.*s\": a table is not a domain pattern; "
+		    "write it as the whole field (it is looked up with the "
+		    "address and its domain)", (int)(len > 80 ? 80 : len), s);
+		return -1;
+	}
+	if (is_word(s, len, "KNOWN") || is_word(s, len, "UNKNOWN")) {
+		perror_line(p, "%.*s applies to the client, not to the domain "
+		    "of an address", (int)len, s);
+		return -1;
+	}
 	return compile_simple(p, t, s, len);
 }
 
