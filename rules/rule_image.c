@@ -22,7 +22,8 @@
  * others, and its header and bounds check out. The payload itself is
  * not read at load (that would fault in every page); an image is
  * written by root, atomically, and checksummed as a whole by the
- * writer, which reads it back.
+ * writer, which reads it back. rulecheck -I (opts->verify_image)
+ * checks that checksum again, for an administrator who suspects one.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/mman.h>
@@ -537,8 +538,13 @@ ruleset_image_load(const char *path, const struct rule_options *opts,
 		snprintf(why, whysize, "its address is taken");
 		return NULL;
 	}
-	if ((bad = check_root(&h, (const struct ruleset *)((char *)map +
-	    h.root))) != NULL) {
+	if (opts != NULL && opts->verify_image &&
+	    image_sum(map, (size_t)h.payload_size) != h.payload_sum)
+		bad = "corrupt (its checksum does not match)";
+	else
+		bad = check_root(&h, (const struct ruleset *)((char *)map +
+		    h.root));
+	if (bad != NULL) {
 		munmap(map, (size_t)h.payload_size);
 		snprintf(why, whysize, "%s", bad);
 		return NULL;

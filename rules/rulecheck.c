@@ -458,6 +458,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (use_image) {
+		o.ropts.verify_image = 1;
 		/* The image or nothing: an image owned by root, or by the
 		   user running rulecheck. */
 		rs = ruleset_image_load(o.rules, &o.ropts,

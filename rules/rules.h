@@ -61,6 +61,10 @@ struct rule_options {
 	void *error_arg;
 	int use_image;			/* 1: ruleset_load() maps PATH.image
 					   when it is fresh and safe */
+	int verify_image;		/* 1: an image's whole payload must
+					   match its checksum too (rulecheck
+					   -I; smtpd checks only the header
+					   and the top-level bounds) */
 };
 
 struct ruleset;

@@ -197,6 +197,32 @@ test_refusals(void)
 	    "image of another owner: refused (%s)", why);
 	ruleset_free(rs);
 
+	/* A byte of the payload: smtpd does not read every page of it,
+	   rulecheck -I (verify_image) does. */
+	flip(4096 + 100);
+	{
+		struct rule_options v;
+
+		memset(&v, 0, sizeof(v));
+		v.verify_image = 1;
+		rs = load_image(&v, why, sizeof(why));
+		ok(rs == NULL && strstr(why, "checksum") != NULL,
+		    "a byte of the payload changed: refused when verified (%s)",
+		    why);
+		ruleset_free(rs);
+	}
+	ok(compile(NULL) == 0, "compiled again");
+	{
+		struct rule_options v;
+
+		memset(&v, 0, sizeof(v));
+		v.verify_image = 1;
+		rs = load_image(&v, why, sizeof(why));
+		ok(rs != NULL, "a good image passes the verification (%s)",
+		    rs == NULL ? why : "ok");
+		ruleset_free(rs);
+	}
+
 	flip(20);
 	expect_refused("a byte of the header changed", "corrupt header");
 	ok(compile(NULL) == 0, "compiled again");
