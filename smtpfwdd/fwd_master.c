@@ -652,20 +652,23 @@ handle_flags(struct master *m, long long now)
 static int
 timeout_ms(const struct master *m, long long now)
 {
-	long long until = m->next_scan;
+	long long until = m->next_scan, work;
 
 	if (m->is_stopping)
 		until = m->stop_at > now ? m->stop_at : m->kill_at;
 	else if (m->nchild < m->conf->children) {
-		if (m->q.ring_len > 0)
-			until = now;
-		if (m->q.earliest < until)
-			until = m->q.earliest;
-		if (m->fork_retry_at > now && m->fork_retry_at < until)
-			until = m->fork_retry_at;
+		/* Work waiting (arrivals now, retries when due) can start
+		   no sooner than the next fork after a failed one: waking
+		   for it before then would spin the loop. */
+		work = m->q.ring_len > 0 ? now : m->q.earliest;
+		if (work < m->fork_retry_at)
+			work = m->fork_retry_at;
+		if (work < until)
+			until = work;
 	}
 	if (until <= now)
-		return m->q.ring_len > 0 && !m->is_stopping ? 0 : 1000;
+		return m->q.ring_len > 0 && !m->is_stopping &&
+		    m->fork_retry_at <= now ? 0 : 1000;
 	if (until - now > (long long)m->conf->scan)
 		until = now + m->conf->scan;
 	return (int)((until - now) * 1000);

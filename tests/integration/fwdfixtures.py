@@ -88,9 +88,10 @@ class FwdEnv:
         return self.user_args() + ["-m", str(self.maildir), "-r", "1",
                                    "-R", "2"] + list(extra)
 
-    def start(self, args):
+    def start(self, args, wrapper=()):
         d = Fwd(self.exe, self.spool, args, env=daemon_env(),
-                logfile=self.base / ("smtpfwdd%d.log" % len(self.daemons)))
+                logfile=self.base / ("smtpfwdd%d.log" % len(self.daemons)),
+                wrapper=wrapper)
         self.daemons.append(d)
         return d.start()
 

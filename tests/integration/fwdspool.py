@@ -150,7 +150,9 @@ def spool_files(root, sub):
 class Fwd:
     """A running smtpfwdd: start(), wait_for(), stop(); log in .log."""
 
-    def __init__(self, exe, spool, args, env=None, logfile=None):
+    def __init__(self, exe, spool, args, env=None, logfile=None,
+                 wrapper=()):
+        self.wrapper = list(wrapper)    # a command that execs the rest
         self.exe = str(exe)
         self.spool = Path(spool)
         self.args = list(args)
@@ -160,8 +162,8 @@ class Fwd:
 
     def start(self):
         self.logf = open(self.logfile, "ab")
-        argv = [self.exe, "-l", "-v", "-d", str(self.spool)] + \
-            self.args
+        argv = self.wrapper + [self.exe, "-l", "-v", "-d",
+                               str(self.spool)] + self.args
         # Its own process group, as a daemon started from a shell would
         # be: a test can signal the group the way a terminal's ^C does.
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import threading
 import time
 
@@ -62,6 +63,42 @@ def test_every_sysexits_code(fwd):
                          r"retry_in=300 reason=\"sendmail exited %d \(%s\)" %
                          (ids[code], code, name), log), code
     assert "event=done id=%s" % ok in log
+    assert d.stop() == 0
+
+
+def cpu_seconds(pid):
+    """utime + stime of a running process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_fork_failure_does_not_spin(fwd):
+    """While fork() fails, the master waits for its retry instead of
+    spinning on the arrivals it cannot start; once fork works again they
+    are delivered. fork() fails here by its user's process limit: the
+    daemon runs with RLIMIT_NPROC 4 and four other processes of that
+    user exist until the test ends them."""
+    d = fwd.start(fwd.maildir_args(), wrapper=["prlimit", "--nproc=4:4"])
+    pid = d.proc.pid
+    uid, gid = fwd.ids
+    others = [subprocess.Popen(["sleep", "60"], user=uid, group=gid,
+                               extra_groups=[]) for _ in range(4)]
+    try:
+        for i in range(3):
+            fwd.write(rcpts=["<f%d@test.example>" % i])
+        wait_until(lambda: ": fork" in d.log(), what="a failed fork logged")
+        cpu0 = cpu_seconds(pid)
+        time.sleep(3)
+        used = cpu_seconds(pid) - cpu0
+        assert used < 0.5, f"{used:.2f} s of CPU in 3 s while fork fails"
+        assert len(parse_maildir(fwd.maildir)) == 0
+    finally:
+        for p in others:
+            p.kill()
+            p.wait()
+    wait_until(lambda: len(parse_maildir(fwd.maildir)) == 3,
+               what="the three messages")
     assert d.stop() == 0
 
 
