@@ -496,6 +496,16 @@ finished(struct master *m, int i, int status, long long now)
 
 	e->is_running = 0;
 	e->is_retry_asked = 0;
+	if (m->is_stopping && WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM)) {
+		/* Cut short by this stop (a worker that could not act on
+		   SIGTERM is killed): as an interrupted delivery, the
+		   message waits in work/ for the next start, and no
+		   attempt is counted (smtpfwdd(8), SIGNALS). */
+		log_info("event=interrupted id=%s signal=%d", e->id,
+		    WTERMSIG(status));
+		return;
+	}
 	if (code < DELIVER_EXIT_BASE ||
 	    code > DELIVER_EXIT_BASE + DELIVER_ABORTED) {
 		if (WIFSIGNALED(status))

@@ -243,6 +243,41 @@ def test_second_sigterm_interrupts(fwd):
     wait_until(lambda: gone(pids[0]), what="the hung sendmail killed")
 
 
+def test_worker_killed_at_stop_counts_no_attempt(fwd):
+    """A worker that cannot act on the stop's SIGTERM (here it is
+    stopped with SIGSTOP) is killed 5 s later; its message waits in
+    work/ for the next start, with no attempt counted."""
+    fwd.mode("hang")
+    mid = fwd.write()
+    d = fwd.start(fwd.sendmail_args("-t", "600"))
+    wait_until(lambda: fake_records(fwd.ctl, finished=False),
+               what="sendmail started")
+    workers = [int(p.name) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and ppid_of(int(p.name)) == d.proc.pid]
+    assert len(workers) == 1, workers
+    os.kill(workers[0], signal.SIGSTOP)
+    d.signal(signal.SIGTERM)
+    wait_until(lambda: "event=stopping" in fwd.log(), what="stopping")
+    assert d.stop() == 0    # the second SIGTERM; SIGKILL 5 s later
+    log = fwd.log()
+    assert "event=interrupted id=%s signal=9" % mid in log, log
+    assert "worker-died" not in log
+    assert spool_files(fwd.spool, "work") == [mid]
+    assert not (fwd.spool / "work" / (mid + ".defer")).exists()
+    fwd.mode("0")
+    d2 = fwd.start(fwd.sendmail_args())
+    wait_until(lambda: spool_empty(fwd), what="delivered at the next start")
+    assert d2.stop() == 0
+
+
+def ppid_of(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def test_ctrl_c_reaches_master_only(fwd):
     """^C at a terminal signals the foreground process group: workers
     and sendmail are in their own groups, so only the master hears it
