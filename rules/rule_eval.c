@@ -204,8 +204,10 @@ session_name(struct rule_session *s)
 		s->name_state = FACT_NONE;
 		break;
 	case RESOLV_TEMPFAIL:
-		s->name_state = FACT_TEMP;
-		break;
+		/* Not kept: the resolver keeps a DNS failure for the
+		   session itself, but not a decision's spent budget, which
+		   must not decide for the next recipient. */
+		return FACT_TEMP;
 	}
 	return s->name_state;
 }

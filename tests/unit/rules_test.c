@@ -352,6 +352,57 @@ preload_temp(const char *name, enum resolv_type type)
 	resolv_preload(dns, name, type, &a);
 }
 
+/*
+ * test_budget_not_sticky - a client name asked for after a decision's
+ * DNS budget is spent (as a log line does) fails for that moment only:
+ * the next decision, with a budget of its own, finds the name.
+ */
+static void
+test_budget_not_sticky(void)
+{
+	/* Not a closed world (there, what is not cached does not exist):
+	   a real resolver, which sends nothing here: a spent budget
+	   answers before any packet, the rest is in its cache. */
+	struct resolv_conf conf = { .servers = "127.0.0.254", .query_ms = 100,
+	    .budget_ms = 20 };
+	const char *text = "deny:ALL:ALL:*@spam.test:550 no\n"
+	    "allow:KNOWN:ALL:ALL\n"
+	    "deny:ALL:ALL:ALL:550 unknown\n";
+	struct timespec pause = { 0, 40 * 1000000L };
+	struct rule_client c;
+	struct rule_session *s;
+	struct rule_verdict v;
+	struct ruleset *rs;
+
+	dns = resolv_new(&conf);
+	rs = ruleset_load_buffer("budget.rules", text, strlen(text), NULL);
+	ok(dns != NULL && rs != NULL, "resolver and rules");
+	if (dns == NULL || rs == NULL)
+		goto out;
+	memset(&c, 0, sizeof(c));
+	c.resolve_name = 1;		/* as smtpd without -H */
+	if (net_addr_parse("198.51.100.9", 12, &c.addr) == -1)
+		goto out;
+	s = rule_session_new(rs, &c, dns);
+	rule_decide(rs, s, "<a@b.test>", "<x@spam.test>", &v);
+	is_int(v.line, 1, "the first recipient is decided without the name");
+	nanosleep(&pause, NULL);
+	is_str(rule_session_name(s), "UNKNOWN",
+	    "the name asked for after the budget is spent: not known now");
+	preload_names("9.100.51.198.in-addr.arpa", RESOLV_PTR, 1,
+	    "mail.good.test");
+	preload_addr("mail.good.test", RESOLV_A, "198.51.100.9");
+	rule_decide(rs, s, "<a@b.test>", "<y@ok.test>", &v);
+	ok(v.kind != RULE_TEMPFAIL && v.line == 2,
+	    "the next decision finds it (line %u, %s)", v.line, v.reply);
+	is_str(rule_session_name(s), "mail.good.test", "and keeps it");
+	rule_session_free(s);
+out:
+	ruleset_free(rs);
+	resolv_free(dns);
+	dns = NULL;
+}
+
 /* test_dns - NS=, MX=, RBL. with DNS facts from the cache */
 static void
 test_dns(void)
@@ -735,6 +786,7 @@ main(void)
 	test_ident();
 	test_glob_cost();
 	test_dns();
+	test_budget_not_sticky();
 	test_tables();
 	test_share();
 	test_keys();
