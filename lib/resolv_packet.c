@@ -360,6 +360,9 @@ alloc_records(enum resolv_type type, struct resolv_answer *ans)
 	return 0;
 }
 
+#define FLAG_AA		0x0400	/* authoritative answer */
+#define FLAG_RA		0x0080	/* recursion available */
+
 /* resolv_packet_parse - reply packet to answer */
 int
 resolv_packet_parse(const unsigned char *pkt, size_t len, const char *qname,
@@ -438,7 +441,16 @@ resolv_packet_parse(const unsigned char *pkt, size_t len, const char *qname,
 		pos += rdlen;
 	}
 	if (ans->count == 0) {
-		set_status(ans, RESOLV_NOTFOUND, 0, NULL);
+		/* "No such records" only from a server that recursed (RA)
+		   or answers for the zone (AA). One that does neither
+		   answers with a referral, which says nothing of the name:
+		   a misconfigured resolver must not make every DNSBL say
+		   "not listed". */
+		if ((flags & (FLAG_AA | FLAG_RA)) == 0)
+			set_status(ans, RESOLV_TEMPFAIL, 0, "not a recursive "
+			    "answer (the server does not recurse)");
+		else
+			set_status(ans, RESOLV_NOTFOUND, 0, NULL);
 		return 0;
 	}
 	if (type == RESOLV_MX)

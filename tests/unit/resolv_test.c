@@ -426,6 +426,22 @@ test_parse_status(void)
 	is_int(ans.is_nxdomain, 0, "NODATA: not nxdomain");
 	resolv_answer_clear(&ans);
 
+	/* The same empty answer from a server that neither recursed nor
+	   is authoritative (a referral): it says nothing of the name. */
+	start(&p, 0, 0, 0, "a-only.example.test", T_MX);
+	p.b[3] &= ~0x80u;				/* no RA */
+	is_int(parse(&p, "a-only.example.test", RESOLV_MX, &ans), 0,
+	    "referral parsed");
+	is_int(ans.status, RESOLV_TEMPFAIL, "referral: TEMPFAIL");
+	resolv_answer_clear(&ans);
+	start(&p, 0x0400, 0, 0, "a-only.example.test", T_MX);
+	p.b[3] &= ~0x80u;				/* AA, no RA */
+	is_int(parse(&p, "a-only.example.test", RESOLV_MX, &ans), 0,
+	    "authoritative NODATA parsed");
+	is_int(ans.status, RESOLV_NOTFOUND,
+	    "authoritative NODATA (rbldnsd): NOTFOUND");
+	resolv_answer_clear(&ans);
+
 	start(&p, 0, 0, 1, "cn.example.test", T_A);
 	rr_name(&p, T_CNAME, "other.example.test");
 	is_int(parse(&p, "cn.example.test", RESOLV_A, &ans), 0,
