@@ -491,8 +491,8 @@ fwd_queue_remove(struct fwd_queue *q, int i)
 		}
 	if (e->where == FWD_IN_NEW)
 		q->nnew--;
-	else
-		q->nwork--;
+	else if (--q->nwork == 0)
+		q->earliest = LLONG_MAX;	/* nothing left to wake for */
 	e->is_used = 0;
 	e->chain = q->free_head;
 	q->free_head = i;

@@ -105,6 +105,12 @@ test_due(void)
 	q.e[b].is_running = 0;
 	ok(q.earliest == 50, "set_next lowers earliest");
 	is_int(fwd_queue_due(&q, 60), b, "b again");
+	/* With the last work/ entry gone there is nothing to wake for:
+	   a stale earliest would wake the master every second. */
+	fwd_queue_remove(&q, a);
+	ok(q.earliest == 50, "one work/ entry left: earliest kept");
+	fwd_queue_remove(&q, b);
+	ok(q.earliest == LLONG_MAX, "none left: no earliest");
 	fwd_queue_free(&q);
 }
 
