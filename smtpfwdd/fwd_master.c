@@ -491,6 +491,7 @@ finished(struct master *m, int i, int status, long long now)
 {
 	struct fwd_entry *e = &m->q.e[i];
 	char why[128];
+	unsigned int wait;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	int is_asked = e->is_retry_asked;
 
@@ -535,6 +536,8 @@ finished(struct master *m, int i, int status, long long now)
 			fwd_queue_set_next(&m->q, i, now);
 		return;
 	}
+	if (code != DELIVER_EXIT_BASE + DELIVER_BUSY)
+		e->busy = 0;
 	switch ((enum deliver_outcome)(code - DELIVER_EXIT_BASE)) {
 	case DELIVER_DONE:
 	case DELIVER_HELD:
@@ -551,7 +554,16 @@ finished(struct master *m, int i, int status, long long now)
 			fwd_queue_set_next(&m->q, i, now);
 		break;
 	case DELIVER_BUSY:
-		fwd_queue_set_next(&m->q, i, now + FWD_BUSY_RETRY);
+		/* Another process holds its lock: not an attempt, but
+		   backed off as one, so that a file locked for good costs
+		   a fork per -R, not one every few seconds. */
+		if (e->busy < UINT_MAX)
+			e->busy++;
+		wait = deliver_backoff(FWD_BUSY_RETRY, m->conf->retry_cap,
+		    e->busy);
+		log_info("event=busy id=%s times=%u retry_in=%u", e->id,
+		    e->busy, wait);
+		fwd_queue_set_next(&m->q, i, now + wait);
 		break;
 	case DELIVER_ABORTED:
 		fwd_queue_set_next(&m->q, i, now);

@@ -90,6 +90,7 @@ struct fwd_entry {
 	unsigned char is_used;
 	unsigned int attempts;
 	unsigned int crashes;		/* worker deaths in a row */
+	unsigned int busy;		/* found locked, times in a row */
 	long long first;
 	long long next;
 	int chain;			/* next in bucket, or free list */

@@ -144,6 +144,29 @@ def test_resume_work_with_sent_marks(fwd):
     assert "resumed=1" in fwd.log() and "event=done id=%s" % mid in fwd.log()
 
 
+def test_locked_message_is_backed_off(fwd):
+    """A message another process keeps locked is retried with a growing
+    delay (5 s, then 10 s, ...), with no attempt counted, and delivered
+    once the lock is gone."""
+    import fcntl
+    mid = fwd.write(where="work")
+    f = open(fwd.spool / "work" / mid, "rb")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+        d = fwd.start(fwd.maildir_args("-R", "600"))
+        wait_until(lambda: "event=busy id=%s times=1 retry_in=5" % mid
+                   in fwd.log(), what="the first busy")
+        wait_until(lambda: "times=2 retry_in=10" in fwd.log(), timeout=10,
+                   what="the second busy, 5 s later")
+        time.sleep(6)
+        assert "times=3" not in fwd.log(), "not backed off"
+    finally:
+        f.close()
+    wait_until(lambda: spool_empty(fwd), timeout=15, what="delivery")
+    assert d.stop() == 0
+    assert "attempts=1" in fwd.log()
+
+
 def test_status_report(fwd):
     fwd.mode("rcpt")
     held = fwd.write(rcpts=["<exit67@test.example>"])
