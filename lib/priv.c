@@ -127,7 +127,14 @@ priv_lookup(const char *user, const char *group, struct priv_ids *ids,
 	return 0;
 }
 
-/* priv_check_jail - root-owned, not writable by others, up to / */
+/*
+ * priv_check_jail - root-owned, not writable by others, up to /. Each
+ * component is looked at itself (lstat): a symbolic link is refused,
+ * since the directories above its target would go unchecked, and whoever
+ * may change them could swap the jail between this check and the
+ * chroot. With every real component root's and closed to others, nobody
+ * else can rename or replace any of them.
+ */
 int
 priv_check_jail(const char *path, char *why, size_t whysize)
 {
@@ -144,9 +151,15 @@ priv_check_jail(const char *path, char *why, size_t whysize)
 	memcpy(p, path, len + 1);
 	while (len > 1 && p[len - 1] == '/')
 		p[--len] = '\0';
+	if (strcmp(p, "/") == 0)
+		return fail(why, whysize, EINVAL, "jail must not be /:",
+		    "a chroot there is no jail");
 	for (;;) {
-		if (stat(p, &st) == -1)
+		if (lstat(p, &st) == -1)
 			return fail(why, whysize, errno, "cannot stat", p);
+		if (S_ISLNK(st.st_mode))
+			return fail(why, whysize, EPERM, "a symbolic link in "
+			    "the jail's path (give the real path):", p);
 		if (!S_ISDIR(st.st_mode))
 			return fail(why, whysize, ENOTDIR, "jail", p);
 		if (st.st_uid != 0)

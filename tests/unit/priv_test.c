@@ -89,6 +89,23 @@ test_jail(void)
 	is_int(priv_check_jail(sub, why, sizeof(why)), -1,
 	    "jail owned by another user refused: %s", why);
 	ok(chown(sub, 0, 0) == 0, "chown back");
+	is_int(priv_check_jail("/", why, sizeof(why)), -1,
+	    "/ refused: %s", why);
+	{
+		/* The path through a link: the directories above the
+		   link's target would go unchecked. */
+		char link[700], via[800];
+
+		snprintf(link, sizeof(link), "%s/link", jail);
+		snprintf(via, sizeof(via), "%s/inner", link);
+		ok(symlink(".", link) == 0, "symlink");
+		is_int(priv_check_jail(via, why, sizeof(why)), -1,
+		    "a symlink in the path refused: %s", why);
+		ok(strstr(why, "symbolic link") != NULL, "and says so");
+		is_int(priv_check_jail(link, why, sizeof(why)), -1,
+		    "a symlink as the jail refused");
+		(void)unlink(link);
+	}
 }
 
 /* test_drop - in a child, as root: drop and report */
