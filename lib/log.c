@@ -2,7 +2,8 @@
 /*
  * One process-wide sink chosen at start-up. Lines never contain a
  * newline: callers pass client text through printable() first, and the
- * sink replaces any control byte that still slips through.
+ * sink replaces, as printable() does, any byte outside 0x20..0x7e that
+ * still slips through (C1 controls such as 0x9b included).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
@@ -81,7 +82,8 @@ log_vemit(int priority, const char *fmt, va_list ap)
 		return;
 	len = strlen(line);
 	for (i = 0; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+		if ((unsigned char)line[i] < 0x20 ||
+		    (unsigned char)line[i] > 0x7e)
 			line[i] = '?';
 	switch (log_sink) {
 	case LOG_SINK_SYSLOG:
