@@ -103,7 +103,7 @@ ident_parse(const char *reply, size_t len, unsigned int remote_port,
     unsigned int local_port, char *user, size_t size)
 {
 	unsigned int rp, lp;
-	size_t i = 0, start, end, n, k;
+	size_t i = 0, start, end;
 	const char *colon;
 
 	if (number(reply, len, &i, &rp) == -1 || i >= len || reply[i] != ',')
@@ -136,11 +136,19 @@ ident_parse(const char *reply, size_t len, unsigned int remote_port,
 	    reply[end - 1] == '\t' || reply[end - 1] == '\r' ||
 	    reply[end - 1] == '\n'))
 		end--;
-	n = end - start;
+	return ident_user(reply + start, end - start, user, size);
+}
+
+/* ident_user - see ident.h */
+int
+ident_user(const char *s, size_t n, char *user, size_t size)
+{
+	size_t k;
+
 	if (n == 0 || n > SMTPD_IDENT_USER_MAX || n >= size)
 		return 0;
 	for (k = 0; k < n; k++) {
-		unsigned char c = (unsigned char)reply[start + k];
+		unsigned char c = (unsigned char)s[k];
 
 		if (c <= 0x20 || c > 0x7e || c == '@' || c == '(' || c == ')')
 			return 0;

@@ -31,4 +31,13 @@ int ident_ask(const struct ident_query *q, char *user, size_t size);
 int ident_parse(const char *reply, size_t len, unsigned int remote_port,
     unsigned int local_port, char *user, size_t size);
 
+/*
+ * ident_user - s[0..n) as an ident user: 1 to SMTPD_IDENT_USER_MAX
+ * bytes of 0x21..0x7e other than '@', '(' and ')', lower-cased into
+ * user (size bytes, NUL-ended); 1, or 0 if it is not acceptable. What
+ * an ident server answers and what the environment says are held to
+ * the same rule.
+ */
+int ident_user(const char *s, size_t n, char *user, size_t size);
+
 #endif

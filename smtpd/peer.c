@@ -55,27 +55,19 @@ env_ident(struct peer *p)
 	static const char *const names[] = { "SMTPD_IDENT", "JUNIPER_IDENT",
 	    "TCPREMOTEINFO" };
 	const char *v;
-	size_t i, k, len;
+	size_t i;
 
+	/* TCPREMOTEINFO, under tcpserver -r, is the client's own ident
+	   answer: every value is held to what ident_parse() accepts. */
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if ((v = getenv(names[i])) == NULL || v[0] == '\0')
 			continue;
-		len = strlen(v);
-		if (len > SMTPD_IDENT_USER_MAX) {
-			log_warnx("event=config %s is too long, ignored",
-			    names[i]);
+		if (!ident_user(v, strlen(v), p->ident, sizeof(p->ident))) {
+			log_warnx("event=config %s is not an ident user (at "
+			    "most %d printable bytes, no blank, '@', '(' or "
+			    "')'), ignored", names[i], SMTPD_IDENT_USER_MAX);
 			continue;
 		}
-		for (k = 0; k < len; k++)
-			if ((unsigned char)v[k] <= 0x20 ||
-			    (unsigned char)v[k] > 0x7e)
-				break;
-		if (k < len) {
-			log_warnx("event=config %s is not printable, ignored",
-			    names[i]);
-			continue;
-		}
-		memcpy(p->ident, v, len + 1);
 		p->has_ident = 1;
 		return;
 	}

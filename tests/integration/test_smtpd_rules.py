@@ -95,6 +95,22 @@ def smtpd_decide(jail, ip, name, ident, frm, to, servers, extra=()):
     return code, lines[-1], log, elapsed
 
 
+def test_environment_ident_held_to_the_ident_rule(rules_jail, resolver):
+    """SMTPD_IDENT (like TCPREMOTEINFO, the client's own ident answer
+    under tcpserver -r) is checked as an ident server's reply is: a
+    value with '@' is logged and ignored, and %U is UNKNOWN; an upper-
+    case one is taken in lower case."""
+    code, reply, log, _ = smtpd_decide(rules_jail, "192.0.2.77", "UNKNOWN",
+                                       "BadUser", "<a@example.test>",
+                                       "<u@example.test>", resolver)
+    assert code == 550 and "not you, baduser" in reply, (code, reply)
+    code, reply, log, _ = smtpd_decide(rules_jail, "192.0.2.77", "UNKNOWN",
+                                       "baduser@evil", "<a@example.test>",
+                                       "<u@example.test>", resolver)
+    assert "event=config SMTPD_IDENT is not an ident user" in log, log
+    assert code == 250, (code, reply)
+
+
 def decision_line(log):
     lines = [ln for ln in log.splitlines() if "smtp connection from" in ln]
     assert len(lines) == 1, log

@@ -707,6 +707,16 @@ test_ident(void)
 	r = "99999, 25 : USERID : UNIX : joe";
 	is_int(ident_parse(r, strlen(r), 99999, 25, u, sizeof(u)), 0,
 	    "port out of range");
+	/* The same rule for a user from the environment (TCPREMOTEINFO is
+	   the client's own answer under tcpserver -r). */
+	ok(ident_user("Joe", 3, u, sizeof(u)) == 1 && strcmp(u, "joe") == 0,
+	    "ident_user: lower-cased");
+	is_int(ident_user("root@x", 6, u, sizeof(u)), 0, "ident_user: @");
+	is_int(ident_user("a(b)", 4, u, sizeof(u)), 0, "ident_user: ()");
+	is_int(ident_user("a\x9b", 2, u, sizeof(u)), 0, "ident_user: 8-bit");
+	is_int(ident_user("", 0, u, sizeof(u)), 0, "ident_user: empty");
+	is_int(ident_user("abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
+	    "abcdefghijabcde", 65, u, sizeof(u)), 0, "ident_user: 65 bytes");
 }
 
 /* cmp_str - qsort on strings */
