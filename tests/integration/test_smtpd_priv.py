@@ -11,8 +11,9 @@ import subprocess
 
 import pytest
 
-from smtpd_fixtures import (InetdHarness, Jail, OneShot, connect,
-                            smtpd_argv, smtpd_env)
+from conftest import ROOT
+from smtpd_fixtures import (TEST_FWD, TEST_GROUP, TEST_USER, InetdHarness,
+                            Jail, OneShot, connect, smtpd_argv, smtpd_env)
 
 
 @pytest.fixture
@@ -116,3 +117,44 @@ def test_refuses_unknown_group(jail):
                        timeout=30)
     assert p.returncode == 111
     assert b"unknown group" in p.stderr
+
+
+def jail_setup(path):
+    return subprocess.run(
+        ["sh", str(ROOT / "scripts" / "jail-setup"), "-u", TEST_USER, "-g",
+         TEST_GROUP, "-f", TEST_FWD, str(path)], capture_output=True,
+        text=True)
+
+
+def test_jail_setup_refuses_a_jail_that_is_not_roots(jail):
+    """What another user's directory holds may be links that chown and
+    cp would follow: jail-setup does not take it over."""
+    other = jail.base / "other"
+    other.mkdir()
+    os.chown(other, jail.uid, jail.gid)
+    p = jail_setup(other)
+    assert p.returncode != 0 and "not owned by root" in p.stderr, p.stderr
+    assert other.stat().st_uid == jail.uid
+    link = jail.base / "link"
+    link.symlink_to(jail.path)
+    p = jail_setup(link)
+    assert p.returncode != 0 and "symbolic link" in p.stderr, p.stderr
+
+
+def test_jail_setup_does_not_follow_a_planted_trigger(jail):
+    """A link planted as spool/trigger (to a FIFO of root's, as
+    /run/initctl is) must not hand its target to the forwarder's user:
+    jail-setup refuses, and the target is untouched."""
+    victim = jail.base / "victim"
+    os.mkfifo(victim, 0o600)
+    trigger = jail.path / "spool" / "trigger"
+    trigger.unlink()
+    trigger.symlink_to(victim)
+    p = jail_setup(jail.path)
+    assert p.returncode != 0 and "not a FIFO" in p.stderr, p.stderr
+    st = victim.stat()
+    assert st.st_uid == 0 and (st.st_mode & 0o777) == 0o600
+    trigger.unlink()
+    p = jail_setup(jail.path)                 # repaired: a FIFO again
+    assert p.returncode == 0, p.stderr
+    assert trigger.is_fifo()
