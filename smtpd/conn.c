@@ -123,7 +123,7 @@ env_pause(void *arg, unsigned int seconds)
 
 	if (c->s != NULL)
 		(void)flush(c);
-	if ((unsigned int)ms / 1000 >= seconds)
+	if (ms > (int)seconds * 1000)		/* seconds <= 600 */
 		ms = (int)seconds * 1000;
 	left.tv_sec = ms / 1000;
 	left.tv_nsec = (long)(ms % 1000) * 1000000;

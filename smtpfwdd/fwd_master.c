@@ -689,8 +689,7 @@ timeout_ms(const struct master *m, long long now)
 			until = work;
 	}
 	if (until <= now)
-		return m->q.ring_len > 0 && !m->is_stopping &&
-		    m->fork_retry_at <= now ? 0 : 1000;
+		return m->q.ring_len > 0 && !m->is_stopping ? 0 : 1000;
 	if (until - now > (long long)m->conf->scan)
 		until = now + m->conf->scan;
 	return (int)((until - now) * 1000);
