@@ -161,6 +161,7 @@ session_fuzz_LIBS := smtpd rules gk
 ipblock_load_fuzz_LIBS := rules gk
 ipblock_line_fuzz_LIBS := dbs rules gk
 sanitize_fuzz_LIBS := fwd gk
+hashfile_fuzz_LIBS := rules gk
 $(B)/fuzz/bin/%_fuzz: $(B)/fuzz/tests/fuzz/%_fuzz.o $$(foreach a,$$(or $$($$*_fuzz_LIBS),$$(TEST_LIBS)),$(B)/fuzz/lib$$(a).a) $(OWFAT_A)
 	clang $(FUZZ_LDFLAGS) -o $@ $< $(foreach a,$(or $($*_fuzz_LIBS),$(TEST_LIBS)),$(B)/fuzz/lib$(a).a) $(LDLIBS)
 rel: rel-all
