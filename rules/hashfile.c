@@ -32,6 +32,8 @@
  * the file's page count, so a damaged file gives HASHFILE_DEFER.
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +126,14 @@ int
 hashfile_init(struct hashfile *hf, int fd)
 {
 	unsigned char m[META_SIZE];
+	struct stat sb;
 	uint32_t ps, i;
 	ssize_t n;
 
 	memset(hf, 0, sizeof(*hf));
 	hf->fd = fd;
+	if (fstat(fd, &sb) == -1)
+		return -1;
 	do
 		n = pread(fd, m, sizeof(m), 0);
 	while (n == -1 && errno == EINTR);
@@ -141,6 +146,10 @@ hashfile_init(struct hashfile *hf, int fd)
 	    m[26] != 0 || get32(m + 36) != 0 ||
 	    (get32(m + 48) & ~(META_DUP | META_DUPSORT)) != 0 ||
 	    get32(m + 92) != hashfile_hash(CHARKEY, sizeof(CHARKEY)))
+		return -1;
+	/* libdb refuses a file that is not whole pages (one cut short, or
+	   written to in place): so does this reader, so libdb says why */
+	if (sb.st_size < (off_t)ps || sb.st_size % ps != 0)
 		return -1;
 	hf->pagesize = ps;
 	hf->last_pgno = get32(m + 32);
@@ -277,8 +286,8 @@ item(const struct hashfile *hf, unsigned int i, unsigned int entries,
 /*
  * key_cmp - compare key with the key of pair i, as libdb's search does
  * (__ham_getindex): *res < 0, 0 or > 0; -1 if not readable here. On a
- * sorted page libdb orders an item in the page before a longer key
- * with the same first bytes, an item on overflow pages after it; an
+ * sorted page libdb orders a key kept on the page after a longer key
+ * with the same first bytes, and one on overflow pages before it; an
  * unsorted page is searched for equality only.
  */
 static int

@@ -44,7 +44,8 @@ int hashfile_init(struct hashfile *hf, int fd);
 
 /* hashfile_find - look key up. On HASHFILE_FOUND the first data item
    (the first duplicate, if any) is copied into value, at most
-   valuesize bytes, and *datalen is its whole length. */
+   valuesize bytes, and *datalen is its whole length. One lookup at a
+   time per handle: the page buffers are the handle's. */
 enum hashfile_result hashfile_find(struct hashfile *hf, const void *key,
     size_t keylen, void *value, size_t valuesize, size_t *datalen);
 

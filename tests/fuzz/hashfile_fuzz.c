@@ -1,9 +1,10 @@
 /* hashfile_fuzz.c - libFuzzer target for the Berkeley DB hash reader */
 /*
  * Two kinds of input, chosen by the first byte. Even: the rest is a
- * whole file; when it is long enough its meta page is made one that
- * hashfile_init() takes (magic, version, page size, type, the test
- * string's hash), so the fuzzer spends its time on the pages. Odd:
+ * whole file; when it is long enough it is cut to whole pages and its
+ * meta page is made one that hashfile_init() takes (magic, version,
+ * page size, type, the test string's hash), so the fuzzer spends its
+ * time on the pages. Odd:
  * the rest is a list of (3-byte offset, byte) patches applied to a
  * real file of 512-byte pages that libdb writes at start-up, with
  * overflow keys and values, duplicates and several pages a bucket.
@@ -126,6 +127,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		make_sample();
 	if ((data[0] & 1) == 0) {
 		n = size - 1;
+		if (n >= PAGE && (data[0] & 2) == 0)
+			n -= n % PAGE;	/* whole pages, as the reader needs */
 		if ((img = malloc(n + 1)) == NULL)
 			return 0;
 		memcpy(img, data + 1, n);

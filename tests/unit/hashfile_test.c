@@ -430,8 +430,9 @@ poke(const char *path, off_t offset, const void *bytes, size_t len)
 	close(fd);
 }
 
-/* find_in - hashfile_find on a fresh descriptor of path */
-static enum hashfile_result
+/* find_in - hashfile_find on a fresh descriptor of path, or -1 if
+   hashfile_init() leaves the file to libdb */
+static int
 find_in(const char *path, const char *key)
 {
 	unsigned char v[BIG];
@@ -443,12 +444,12 @@ find_in(const char *path, const char *key)
 	if ((fd = open(path, O_RDONLY)) == -1 || hashfile_init(&hf, fd) != 0) {
 		if (fd != -1)
 			close(fd);
-		return (enum hashfile_result)-1;
+		return -1;
 	}
 	r = hashfile_find(&hf, key, strlen(key), v, sizeof(v), &len);
 	hashfile_fini(&hf);
 	close(fd);
-	return r;
+	return (int)r;
 }
 
 /* test_damage - a damaged file is deferred, never read out of bounds */
@@ -519,6 +520,23 @@ test_damage(void)
 		ok(0, "truncate");
 	is_int(find_in(copy, absent), HASHFILE_DEFER,
 	    "a bucket page cut off the file is deferred");
+
+	/* A file that is not whole pages is refused by libdb's open:
+	   left to libdb, which says so. */
+	COPY();
+	fd = open(copy, O_WRONLY | O_APPEND);
+	if (fd == -1 || write(fd, "junk", 4) != 4)
+		ok(0, "append to %s", copy);
+	close(fd);
+	is_int(find_in(copy, absent), -1,
+	    "a file with bytes past its last page is left to libdb");
+	COPY();
+	if (truncate(copy, (off_t)pgno * 512 + 100) != 0)
+		ok(0, "truncate");
+	is_int(find_in(copy, absent), -1,
+	    "a file cut inside a page is left to libdb");
+	ok(lookup_db_ops.open(copy, (char *)buf, 256) == NULL,
+	    "and libdb refuses it: %s", (char *)buf);
 
 	/* Bytes changed at random, 300 times: answers or deferrals, and
 	   (under the sanitizers) no read outside a page. */
