@@ -148,8 +148,10 @@ hashfile_init(struct hashfile *hf, int fd)
 	    get32(m + 92) != hashfile_hash(CHARKEY, sizeof(CHARKEY)))
 		return -1;
 	/* libdb refuses a file that is not whole pages (one cut short, or
-	   written to in place): so does this reader, so libdb says why */
-	if (sb.st_size < (off_t)ps || sb.st_size % ps != 0)
+	   written to in place): so does this reader, so libdb says why.
+	   The last page must be in the file: it bounds every walk. */
+	if (sb.st_size < (off_t)ps || sb.st_size % ps != 0 ||
+	    get32(m + 32) >= (uint64_t)sb.st_size / ps)
 		return -1;
 	hf->pagesize = ps;
 	hf->last_pgno = get32(m + 32);

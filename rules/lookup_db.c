@@ -8,10 +8,10 @@
  * A plain hash file is read by hashfile.c: a descriptor and the meta
  * page, where libdb would build a private environment for the handle,
  * which in a process that serves one session costs more than all its
- * lookups. Any other file is opened by libdb, as is, for one lookup,
- * a plain file whose pages hashfile.c does not recognise (duplicates
- * on pages of their own, or damage): libdb gives the answer, or the
- * error, it always gave.
+ * lookups. Any other file is opened by libdb; so is a plain file, for
+ * one lookup, when hashfile.c does not recognise the pages that lookup
+ * needs (duplicates on pages of their own, or damage). Either way
+ * libdb gives the answer, or the error, it always gave.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
