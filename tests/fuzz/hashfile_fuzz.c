@@ -26,6 +26,7 @@
 #include <db.h>
 
 #include "../../rules/hashfile.h"
+#include "fuzz_patch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -119,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *img;
 	uint32_t v;
-	size_t i, n, at;
+	size_t n;
 
 	if (size < 1)
 		return 0;
@@ -154,14 +155,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(img);
 		return 0;
 	}
-	if ((img = malloc(sample_size)) == NULL)
+	if ((img = fuzz_patched(sample, sample_size, data + 1, size - 1)) ==
+	    NULL)
 		return 0;
-	memcpy(img, sample, sample_size);
-	for (i = 1; i + 4 <= size; i += 4) {
-		at = ((size_t)data[i] << 16 | (size_t)data[i + 1] << 8 |
-		    data[i + 2]) % sample_size;
-		img[at] = data[i + 3];
-	}
 	exercise(img, sample_size, data + 1, size - 1 < 64 ? size - 1 : 64);
 	free(img);
 	return 0;

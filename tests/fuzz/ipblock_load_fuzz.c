@@ -19,6 +19,7 @@
 
 #include "../../lib/net_addr.h"
 #include "../../rules/iptree.h"
+#include "fuzz_patch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -104,7 +105,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *img;
-	size_t i, n;
+	size_t n;
 
 	if (size < 1)
 		return 0;
@@ -133,15 +134,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(img);
 		return 0;
 	}
-	if ((img = malloc(sample_size)) == NULL)
+	if ((img = fuzz_patched(sample, sample_size, data + 1, size - 1)) ==
+	    NULL)
 		return 0;
-	memcpy(img, sample, sample_size);
-	for (i = 1; i + 4 <= size; i += 4) {
-		size_t at = ((size_t)data[i] << 16 | (size_t)data[i + 1] << 8 |
-		    data[i + 2]) % sample_size;
-
-		img[at] = data[i + 3];
-	}
 	exercise(img, sample_size, data + 1, size - 1);
 	free(img);
 	return 0;
