@@ -122,43 +122,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t v;
 	size_t n;
 
-	if (size < 1)
-		return 0;
 	if (sample == NULL)
 		make_sample();
-	if ((data[0] & 1) == 0) {
-		n = size - 1;
-		if (n >= PAGE && (data[0] & 2) == 0)
-			n -= n % PAGE;	/* whole pages, as the reader needs */
-		if ((img = malloc(n + 1)) == NULL)
-			return 0;
-		memcpy(img, data + 1, n);
-		if (n >= PAGE && (data[0] & 2) == 0) {
-			v = 0;
-			memcpy(img + 8, &v, 4);
-			v = 0x061561;
-			memcpy(img + 12, &v, 4);
-			v = 9;
-			memcpy(img + 16, &v, 4);
-			v = PAGE;
-			memcpy(img + 20, &v, 4);
-			memcpy(img + 24, "\0\010\0", 3);
-			v = (uint32_t)(n / PAGE);
-			memcpy(img + 32, &v, 4);
-			v = 0;
-			memcpy(img + 36, &v, 4);
-			memcpy(img + 48, &v, 4);
-			v = hashfile_hash(CHARKEY, sizeof(CHARKEY));
-			memcpy(img + 92, &v, 4);
-		}
-		exercise(img, n, data + 1, n < 64 ? n : 64);
-		free(img);
+	if ((img = fuzz_image(data, size, sample, sample_size, &n)) == NULL)
 		return 0;
+	/* a whole file: cut to whole pages, its meta page made one the
+	   reader takes unless bit 1 */
+	if ((data[0] & 3) == 0 && n >= PAGE) {
+		n -= n % PAGE;
+		v = 0;
+		memcpy(img + 8, &v, 4);
+		v = 0x061561;
+		memcpy(img + 12, &v, 4);
+		v = 9;
+		memcpy(img + 16, &v, 4);
+		v = PAGE;
+		memcpy(img + 20, &v, 4);
+		memcpy(img + 24, "\0\010\0", 3);
+		v = (uint32_t)(n / PAGE - 1);	/* the last page */
+		memcpy(img + 32, &v, 4);
+		v = 0;
+		memcpy(img + 36, &v, 4);
+		memcpy(img + 48, &v, 4);
+		v = hashfile_hash(CHARKEY, sizeof(CHARKEY));
+		memcpy(img + 92, &v, 4);
 	}
-	if ((img = fuzz_patched(sample, sample_size, data + 1, size - 1)) ==
-	    NULL)
-		return 0;
-	exercise(img, sample_size, data + 1, size - 1 < 64 ? size - 1 : 64);
+	exercise(img, n, data + 1, size - 1 < 64 ? size - 1 : 64);
 	free(img);
 	return 0;
 }

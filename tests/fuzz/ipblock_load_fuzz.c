@@ -107,37 +107,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *img;
 	size_t n;
 
-	if (size < 1)
-		return 0;
 	if (sample == NULL)
 		make_sample();
-	if ((data[0] & 1) == 0) {
-		n = size - 1;
-		if ((img = malloc(n + 1)) == NULL)
-			return 0;
-		memcpy(img, data + 1, n);
-		if (n >= HDR_SIZE && (data[0] & 2) == 0) {
-			uint32_t v32;
-			uint64_t v64;
+	if ((img = fuzz_image(data, size, sample, sample_size, &n)) == NULL)
+		return 0;
+	/* a whole file: its header made self-consistent unless bit 1 */
+	if ((data[0] & 3) == 0 && n >= HDR_SIZE) {
+		uint32_t v32;
+		uint64_t v64;
 
-			memcpy(img, IPTREE_MAGIC, IPTREE_MAGIC_LEN);
-			v32 = htole32(IPTREE_VERSION);
-			memcpy(img + 8, &v32, 4);
-			v32 = htole32(HDR_SIZE);
-			memcpy(img + 12, &v32, 4);
-			v64 = htole64(n);
-			memcpy(img + 16, &v64, 8);
-			v32 = htole32(13);
-			memcpy(img + 32, &v32, 4);
-		}
-		exercise(img, n, data + 1, n);
-		free(img);
-		return 0;
+		memcpy(img, IPTREE_MAGIC, IPTREE_MAGIC_LEN);
+		v32 = htole32(IPTREE_VERSION);
+		memcpy(img + 8, &v32, 4);
+		v32 = htole32(HDR_SIZE);
+		memcpy(img + 12, &v32, 4);
+		v64 = htole64(n);
+		memcpy(img + 16, &v64, 8);
+		v32 = htole32(13);
+		memcpy(img + 32, &v32, 4);
 	}
-	if ((img = fuzz_patched(sample, sample_size, data + 1, size - 1)) ==
-	    NULL)
-		return 0;
-	exercise(img, sample_size, data + 1, size - 1);
+	exercise(img, n, data + 1, size - 1);
 	free(img);
 	return 0;
 }
