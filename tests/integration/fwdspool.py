@@ -222,3 +222,18 @@ def wait_until(cond, timeout=10, step=0.01, what="condition", log=None):
         time.sleep(step)
     raise AssertionError("timed out waiting for " + what +
                          ("\n" + log() if log else ""))
+
+
+def wait_logged(env, *needles, timeout=10):
+    """Wait until env.log() holds every needle (a string or a compiled
+    pattern) and return it.  smtpfwdd logs an outcome just after it moves
+    or removes the file, so a wait on the spool alone can read the log a
+    moment too early."""
+    def found(text, n):
+        return n.search(text) if hasattr(n, "search") else n in text
+
+    def done():
+        text = env.log()
+        return text if all(found(text, n) for n in needles) else None
+    return wait_until(done, timeout=timeout, what="log lines %r" %
+                      [getattr(n, "pattern", n) for n in needles], log=env.log)

@@ -14,7 +14,7 @@ import pytest
 
 from fwdfixtures import FwdEnv
 from fwdpostfix import start_instance, stop_instance
-from fwdspool import parse_maildir, spool_files, wait_until
+from fwdspool import parse_maildir, spool_files, wait_logged, wait_until
 from smtpd_fixtures import (TEST_FWD, TEST_GROUP, InetdHarness, Jail,
                             ensure_account)
 
@@ -127,7 +127,7 @@ def test_smtplib_to_postfix_mailbox(product_postfix, postfix):
     assert head.endswith(msg.partition(b"\n\n")[0])
     assert b"Return-Path: <alice@example.org>" in head
     wait_until(p.spool_empty, what="an empty spool")
-    assert "event=done id=" in p.fwd.log()
+    wait_logged(p.fwd, "event=done id=")
 
 
 def test_100_messages_3_recipients_arrive_once(product_postfix, postfix):
@@ -154,7 +154,8 @@ def test_100_messages_3_recipients_arrive_once(product_postfix, postfix):
     assert set(count) == {(n, m) for n in range(100, 200)
                           for m in ("a", "b", "c")}
     assert max(count.values()) == 1               # once each
-    assert p.fwd.log().count("event=done id=") == 100
+    wait_until(lambda: p.fwd.log().count("event=done id=") == 100,
+               what="100 done lines", log=p.fwd.log)
 
 
 def test_smtplib_to_maildir(product_maildir, scratch):

@@ -17,7 +17,8 @@ import pytest
 
 from fwdfixtures import fwd  # noqa: F401 (fixture)
 from fwdspool import (FAKE_SENDMAIL, envelope, fake_records, make_id,
-                      message, parse_maildir, spool_files, wait_until)
+                      message, parse_maildir, spool_files, wait_logged,
+                      wait_until)
 
 # sysexits(3) codes and what smtpfwdd(8) says they mean.
 PERM = {64: "EX_USAGE", 65: "EX_DATAERR", 67: "EX_NOUSER", 68: "EX_NOHOST",
@@ -42,13 +43,19 @@ def test_every_sysexits_code(fwd):
     ok = fwd.write(rcpts=["<fine@test.example>"])
     d = fwd.start(fwd.sendmail_args("-r", "300", "-R", "600"))
 
+    # Workers run in parallel: the good message is one more outcome to
+    # wait for, not one that is sure to come first.
     def settled():
         return all((fwd.spool / "hold" / ids[c]).exists() for c in PERM) and \
             all((fwd.spool / "work" / (ids[c] + ".defer")).exists()
-                for c in TEMP)
+                for c in TEMP) and \
+            not (fwd.spool / "new" / ok).exists() and \
+            not (fwd.spool / "work" / ok).exists()
     wait_until(settled, what="every outcome")
-    assert not (fwd.spool / "work" / ok).exists()
-    log = fwd.log()
+    assert not (fwd.spool / "hold" / ok).exists()
+    log = wait_logged(fwd, "event=done id=%s" % ok,
+                      *("event=held id=%s" % ids[c] for c in PERM),
+                      *("event=deferred id=%s" % ids[c] for c in TEMP))
     for code, name in PERM.items():
         why = (fwd.spool / "hold" / (ids[code] + ".why")).read_text()
         assert "sendmail exited %d (%s)" % (code, name) in why
@@ -112,7 +119,7 @@ def test_retry_backoff_then_success(fwd):
                timeout=15, what="three attempts")
     fwd.mode("0")
     wait_until(lambda: spool_empty(fwd), timeout=10, what="delivery")
-    log = fwd.log()
+    log = wait_logged(fwd, "event=done id=%s" % mid)
     tries = re.findall(r"event=deferred id=%s pending=1 attempts=(\d+) "
                        r"retry_in=(\d+)" % mid, log)
     assert tries[:3] == [("1", "1"), ("2", "2"), ("3", "2")]
@@ -131,7 +138,8 @@ def test_hang_and_kill_are_temporary(fwd):
     d = fwd.start(fwd.sendmail_args("-t", "1", "-r", "300", "-R", "600"))
     wait_until(lambda: all((fwd.spool / "work" / (i + ".defer")).exists()
                            for i in (hang, kill)), what="both deferred")
-    log = fwd.log()
+    log = wait_logged(fwd, "event=deferred id=%s" % hang,
+                      "event=deferred id=%s" % kill)
     assert re.search(r"event=deferred id=%s .*reason=\"sendmail timed out "
                      r"after 1 s, killed\"" % hang, log)
     assert re.search(r"event=deferred id=%s .*reason=\"sendmail killed by "
@@ -167,7 +175,7 @@ def test_missing_sendmail_is_temporary(fwd):
     wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % FAKE_SENDMAIL)
     wrapper.chmod(0o755)
     wait_until(lambda: spool_empty(fwd), timeout=10, what="retry")
-    assert "event=done id=%s" % mid in fwd.log()
+    wait_logged(fwd, "event=done id=%s" % mid)
     assert d.stop() == 0
 
 
@@ -277,7 +285,7 @@ def test_hostile_files_are_held(fwd):
                and spool_empty(fwd), what="every hostile file held",
                log=lambda: fwd.log() + str(os.listdir(fwd.spool / "new")) +
                str(os.listdir(fwd.spool / "work")))
-    log = fwd.log()
+    log = wait_logged(fwd, *("event=held id=%s " % m for _, m, _ in files))
     for label, mid, _ in files:
         assert re.search(r"event=held id=%s reason=\"[^\"]+\"" % mid, log), \
             label

@@ -13,7 +13,7 @@ import pytest
 
 from fwdfixtures import FwdEnv
 from fwdpostfix import Postfix, start_instance, stop_instance
-from fwdspool import message, spool_files, wait_until
+from fwdspool import message, spool_files, wait_logged, wait_until
 from smtpd_fixtures import TEST_FWD, TEST_GROUP, ensure_account
 
 MAILBOXES = ["r1", "r2", "r3", "a", "b", "c"]
@@ -84,7 +84,7 @@ def test_message_arrives_byte_for_byte(postfix, pfwd):
     assert b"Return-Path: <alice@example.org>\n" in delivered
     assert b"Delivered-To: r1@test.example\n" in delivered
     assert "event=done id=%s" % mid in pfwd.log()
-    assert "status=sent (delivered to maildir)" in postfix.log()
+    wait_logged(postfix, "status=sent (delivered to maildir)")
 
 
 def test_null_sender_and_three_recipients(postfix, pfwd):
