@@ -186,22 +186,26 @@ move_noreplace(int fromfd, int tofd, const char *name)
 	return 0;
 }
 
-/* deliver_hold - move work/ID to hold/ID and say why */
+/*
+ * deliver_hold - move work/ID to hold/ID and say why.  The reason goes
+ * into hold/ID.why first, so a held message never lacks one, not even
+ * for the moment smtpfwdd -S or an operator may look.  A name already
+ * taken in hold/ keeps its file and its reason; this message stays in
+ * work/.
+ */
 int
 deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
 {
 	char name[SPOOL_ID_MAX + 8], line[WHY_MAX + 2], q[WHY_MAX];
-	int fd, n;
+	struct stat st;
+	int fd, n, save;
 
 	(void)quoted(q, sizeof(q), why);
-	if (move_noreplace(work_dirfd, hold_dirfd, id) == -1) {
-		log_warn("event=hold-failed id=%s reason=\"%s\": cannot move "
-		    "work/%s to hold/", id, q, id);
-		return -1;
-	}
-	log_info("event=held id=%s reason=\"%s\"", id, q);
-	/* The reason beside the file, for smtpfwdd -S and the operator. */
 	(void)snprintf(name, sizeof(name), "%s.why", id);
+	if (fstatat(hold_dirfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		goto fail;
+	}
 	n = snprintf(line, sizeof(line), "%s\n", q);
 	fd = openat(hold_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
@@ -209,7 +213,18 @@ deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
 		log_warn("id=%s: cannot write hold/%s", id, name);
 	if (fd >= 0)
 		(void)close(fd);
+	if (move_noreplace(work_dirfd, hold_dirfd, id) == -1) {
+		save = errno;
+		(void)unlinkat(hold_dirfd, name, 0);
+		errno = save;
+		goto fail;
+	}
+	log_info("event=held id=%s reason=\"%s\"", id, q);
 	return 0;
+fail:
+	log_warn("event=hold-failed id=%s reason=\"%s\": cannot move "
+	    "work/%s to hold/", id, q, id);
+	return -1;
 }
 
 /* open_message - open and lock work/ID; returns fd, or -1 and *out set */

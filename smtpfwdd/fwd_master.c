@@ -197,15 +197,37 @@ load_work(struct master *m, const char *id, long long now)
 	}
 }
 
+/* id_suffix - NAME is ID.SUFFIX: ID into id, and SUFFIX; else NULL */
+static const char *
+id_suffix(const char *name, char id[SPOOL_ID_MAX + 1])
+{
+	const char *dot = strchr(name, '.');
+
+	if (dot == NULL || dot == name || (size_t)(dot - name) > SPOOL_ID_MAX)
+		return NULL;
+	memcpy(id, name, (size_t)(dot - name));
+	id[dot - name] = '\0';
+	return dot + 1;
+}
+
+/* absent - dirfd holds no ID */
+static int
+absent(int dirfd, const char *id)
+{
+	struct stat st;
+
+	return fstatat(dirfd, id, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT;
+}
+
 /* work_scan - messages in work/ (resumed after a crash or restart) */
 static void
 work_scan(struct master *m, long long now, int is_startup)
 {
 	char id[SPOOL_ID_MAX + 1];
 	struct dirent *de;
-	struct stat st;
 	DIR *dir;
-	char *dot;
+	const char *suf;
 
 	dir = open_scan(m->dirs->work);
 	if (dir == NULL) {
@@ -217,19 +239,37 @@ work_scan(struct master *m, long long now, int is_startup)
 			load_work(m, de->d_name, now);
 			continue;
 		}
-		if (!is_startup || de->d_name[0] == '.' ||
-		    (dot = strchr(de->d_name, '.')) == NULL ||
-		    (size_t)(dot - de->d_name) > SPOOL_ID_MAX)
-			continue;
 		/* ID.tmp debris, and ID.defer whose message is gone. */
-		memcpy(id, de->d_name, (size_t)(dot - de->d_name));
-		id[dot - de->d_name] = '\0';
-		if (strcmp(dot, ".tmp") == 0 ||
-		    (strcmp(dot, ".defer") == 0 &&
-		    fstatat(m->dirs->work, id, &st, AT_SYMLINK_NOFOLLOW) ==
-		    -1 && errno == ENOENT))
+		if (is_startup && (suf = id_suffix(de->d_name, id)) != NULL &&
+		    (strcmp(suf, "tmp") == 0 || (strcmp(suf, "defer") == 0 &&
+		    absent(m->dirs->work, id))))
 			(void)unlinkat(m->dirs->work, de->d_name, 0);
 	}
+	(void)closedir(dir);
+}
+
+/*
+ * hold_tidy - at start-up, remove ID.why files in hold/ whose message is
+ * not there: a crash while holding or releasing it.  Messages in hold/
+ * are never touched.
+ */
+static void
+hold_tidy(const struct master *m)
+{
+	char id[SPOOL_ID_MAX + 1];
+	struct dirent *de;
+	const char *suf;
+	DIR *dir;
+
+	dir = open_scan(m->dirs->hold);
+	if (dir == NULL) {
+		log_warn("cannot read %s/hold", m->conf->spooldir);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if ((suf = id_suffix(de->d_name, id)) != NULL &&
+		    strcmp(suf, "why") == 0 && absent(m->dirs->hold, id))
+			(void)unlinkat(m->dirs->hold, de->d_name, 0);
 	(void)closedir(dir);
 }
 
@@ -784,6 +824,7 @@ fwd_master_run(const struct fwd_conf *conf, const struct fwd_dirs *dirs,
 	open_watchers(&m);
 	/* Resume what a previous run left in work/ first: it is older. */
 	work_scan(&m, now, 1);
+	hold_tidy(&m);
 	new_scan(&m, now);
 	m.next_scan = now + conf->scan;
 	log_info("event=start spool=%s target=%s %s children=%u batch=%u "

@@ -193,6 +193,25 @@ class Fwd:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def idle(self, timeout=10):
+        """Wait until the master has reaped every worker: ask for a status
+        line (SIGUSR1) until one says active=0, and return it.  A file's
+        last move is not the end of its worker, which still holds the
+        file's lock until it exits."""
+        def status_lines():
+            return [ln for ln in self.log().splitlines()
+                    if "event=status " in ln]
+
+        def ask():
+            n = len(status_lines())
+            self.signal(signal.SIGUSR1)
+            wait_until(lambda: len(status_lines()) > n, what="a status line",
+                       log=self.log)
+            last = status_lines()[-1]
+            return last if " active=0 " in last else None
+        return wait_until(ask, timeout=timeout, step=0.05,
+                          what="no worker running", log=self.log)
+
     def stop(self, timeout=30):
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None

@@ -285,7 +285,8 @@ def test_hostile_files_are_held(fwd):
                and spool_empty(fwd), what="every hostile file held",
                log=lambda: fwd.log() + str(os.listdir(fwd.spool / "new")) +
                str(os.listdir(fwd.spool / "work")))
-    log = wait_logged(fwd, *("event=held id=%s " % m for _, m, _ in files))
+    log = wait_logged(fwd, "event=done id=%s" % good,
+                      *("event=held id=%s " % m for _, m, _ in files))
     for label, mid, _ in files:
         assert re.search(r"event=held id=%s reason=\"[^\"]+\"" % mid, log), \
             label
@@ -380,6 +381,7 @@ def test_release_from_hold(fwd):
     d = fwd.start(fwd.sendmail_args("-b", "1", "-L", "3600"))
     wait_until(lambda: (fwd.spool / "hold" / mid).exists() and
                (fwd.spool / "hold" / old).exists(), what="two holds")
+    d.idle()    # a worker still holding a file's lock would keep it held
     assert len(fake_records(fwd.ctl)) == 3
     fwd.mode("0")
     p = subprocess.run([str(fwd.exe), "-U", "-d", str(fwd.spool)] +

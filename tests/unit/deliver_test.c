@@ -340,7 +340,16 @@ test_hold(void)
 	is_int(deliver("1700000000-1-1-1", 0, 0, 1700000000), DELIVER_DEFER,
 	    "hold/ID exists: deferred");
 	ok(in_dir(dirs.work, "1700000000-1-1-1"), "still in work/");
+	got = read_all(p, NULL);
+	is_str(got, "recipient 1: address without @domain\n",
+	    "the held message keeps its own reason");
 	(void)unlinkat(dirs.work, "1700000000-1-1-1", 0);
+	/* A move that fails leaves no reason behind for a message not held. */
+	ok(deliver_hold(dirs.work, dirs.hold, "1700000000-7-7-7", "gone") == -1,
+	    "hold of a missing file fails");
+	ok(!in_dir(dirs.hold, "1700000000-7-7-7.why"), "and leaves no .why");
+	ok(strstr(log_memory(), "event=hold-failed id=1700000000-7-7-7") !=
+	    NULL, "hold-failed line");
 }
 
 /* test_busy - a message locked by someone else is left alone */
