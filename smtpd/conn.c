@@ -48,6 +48,43 @@ deadline_in(struct timespec *t, unsigned int seconds)
 	t->tv_sec += seconds;
 }
 
+/* The flag SIGTERM sets: conn_catch_term() */
+static volatile sig_atomic_t *term_flag;
+
+/* conn_on_term - SIGTERM: stop at the next check, and wake for it */
+void
+conn_on_term(int sig)
+{
+	(void)sig;
+	if (term_flag != NULL)
+		*term_flag = 1;
+	(void)alarm(1);
+}
+
+/* on_alarm - after SIGTERM: interrupt a blocking call every second */
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	(void)alarm(1);
+}
+
+/* conn_catch_term - install the handlers (no SA_RESTART: calls return
+   EINTR, and every wait of a session looks at the flag then) */
+int
+conn_catch_term(volatile sig_atomic_t *flag, int is_term)
+{
+	struct sigaction sa;
+
+	term_flag = flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = conn_on_term;
+	return is_term ? sigaction(SIGTERM, &sa, NULL) : 0;
+}
+
 /* is_stopping - SIGTERM seen */
 static int
 is_stopping(const struct conn *c)

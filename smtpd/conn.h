@@ -4,10 +4,10 @@
  * deadlines and the banner delay; the session (session.h) owns the
  * protocol. The same conn_run() serves inetd mode now and each forked
  * child of daemon mode later. Deadlines: an idle timeout per read, a
- * write timeout per reply batch, and a session time limit; no alarm(),
- * no longjmp(). A socket is read blocking, under a receive timeout
- * (SO_RCVTIMEO), one system call a read, and written with MSG_DONTWAIT
- * under poll(); any other descriptor is non-blocking under poll().
+ * write timeout per reply batch, and a session time limit; no longjmp().
+ * A socket is read blocking, under a receive timeout (SO_RCVTIMEO), one
+ * system call a read, and written with MSG_DONTWAIT under poll(); any
+ * other descriptor is non-blocking under poll().
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef SMTPD_CONN_H
@@ -55,5 +55,18 @@ void conn_init(struct conn *c, const struct conn_config *cfg,
  * with the reason it ended.
  */
 int conn_run(struct conn *c, struct session *s);
+
+/*
+ * Stopping. conn_on_term is SIGTERM's handler in a session: it sets the
+ * flag conn_catch_term() named, which conn_run() checks before each
+ * read (421, and the end). A SIGTERM that lands between that check and
+ * the blocking read would not be seen until the idle timeout, so the
+ * handler also starts an alarm that interrupts the process every second
+ * until it exits. conn_catch_term installs SIGALRM's handler for that,
+ * and SIGTERM's if is_term (inetd mode; a daemon's master has its own,
+ * and gives its children conn_on_term). 0, or -1 with errno.
+ */
+void conn_on_term(int sig);
+int conn_catch_term(volatile sig_atomic_t *flag, int is_term);
 
 #endif

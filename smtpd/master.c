@@ -81,7 +81,6 @@ struct master {
 
 static volatile sig_atomic_t got_chld, got_hup, got_usr1, got_term;
 static int wake_write_fd = -1;
-static volatile sig_atomic_t *child_stop_flag;
 
 /* now_ms - monotonic milliseconds */
 static int64_t
@@ -129,15 +128,6 @@ on_signal(int sig)
 		/* full pipe: a wake-up is pending anyway */
 	}
 	errno = saved;
-}
-
-/* on_child_term - a child's SIGTERM: finish with 421 (conn.c) */
-static void
-on_child_term(int sig)
-{
-	(void)sig;
-	if (child_stop_flag != NULL)
-		*child_stop_flag = 1;
 }
 
 /* handled_signals - the set the master catches */
@@ -358,7 +348,6 @@ master_open(const struct master_config *cfg, char *why, size_t whysize)
 		return NULL;
 	}
 	wake_write_fd = m->wake[1];
-	child_stop_flag = cfg->child_stop;
 	handled_signals(&set);
 	if (set_handler(SIGCHLD, on_signal) == -1 ||
 	    set_handler(SIGHUP, on_signal) == -1 ||
@@ -539,7 +528,7 @@ child_start(struct master *m, int fd)
 	(void)sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;	/* reloading is the master's job */
 	(void)sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_child_term;
+	sa.sa_handler = m->cfg.child_term != NULL ? m->cfg.child_term : SIG_DFL;
 	(void)sigaction(SIGTERM, &sa, NULL);
 	wake_write_fd = -1;
 	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1) {

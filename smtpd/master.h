@@ -51,7 +51,7 @@ struct master_config {
 					   children; -1 (or not a socket any
 					   more): children closelog() and
 					   reconnect from the jail */
-	volatile sig_atomic_t *child_stop;	/* a child's SIGTERM flag */
+	void (*child_term)(int);	/* a child's SIGTERM handler */
 	void (*child)(void *arg);	/* serve fd 0/1; then _exit(0) */
 	void (*reload)(void *arg);	/* SIGHUP, in the master */
 	/* in the master, at most once a second while clients come: bring

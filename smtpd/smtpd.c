@@ -344,16 +344,9 @@ parse_args(struct options *o, int argc, char **argv)
 	o->sess.is_quiet = o->is_quiet;
 }
 
-/* on_term - SIGTERM: finish politely (421) at the next chance */
-static void
-on_term(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-/* signals - SIGPIPE ignored (write errors are handled); in inetd mode
-   SIGTERM caught (the daemon's master sets its own, master.c) */
+/* signals - SIGPIPE ignored (write errors are handled); SIGALRM for a
+   stopping session, and in inetd mode SIGTERM (conn.c; the daemon's
+   master sets its own, master.c, and gives children conn.c's) */
 static void
 signals(int is_daemon)
 {
@@ -363,11 +356,8 @@ signals(int is_daemon)
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		die_config("sigaction SIGPIPE: %s", strerror(errno));
-	if (is_daemon)
-		return;
-	sa.sa_handler = on_term;
-	if (sigaction(SIGTERM, &sa, NULL) == -1)
-		die_config("sigaction SIGTERM: %s", strerror(errno));
+	if (conn_catch_term(&stop_flag, !is_daemon) == -1)
+		die_config("sigaction SIGALRM/SIGTERM: %s", strerror(errno));
 }
 
 /* stdio_daemon - daemon mode: fd 0 and 1 on /dev/null (children put
@@ -629,7 +619,7 @@ main(int argc, char **argv)
 		}
 		o.master.myname = o.myname;
 		o.master.banner_delay = o.conn.banner_delay;
-		o.master.child_stop = &stop_flag;
+		o.master.child_term = conn_on_term;
 		o.master.child = daemon_child;
 		o.master.reload = daemon_reload;
 		o.master.refresh = daemon_refresh;
