@@ -370,9 +370,9 @@ def test_dead_server_tempfails(rulecheck, dead_server, rules, kw):
 def test_dead_server_rules_without_dns_still_decide(rulecheck, dead_server):
     rules = "allow:192.0.2.0/24:ALL:ALL\n" + SEED_NS_UNKNOWN + "\n"
     d = rulecheck(rules, GOOD, frm="joe@bare.example.test",
-                  to="u@example.test", servers=dead_server, query_ms=500)
+                  to="u@example.test", servers=dead_server, query_ms=5000)
     assert_decided(d, 1, "allow")
-    assert d.elapsed < 1.0, d
+    assert d.elapsed < 2.5, d        # one query would have taken 5 s
 
 
 def test_dead_server_many_dns_lines_bounded(rulecheck, dead_server):
@@ -389,10 +389,10 @@ def test_dead_server_many_dns_lines_bounded(rulecheck, dead_server):
 def test_servfail_tempfails_at_once(rulecheck, dead_server):
     # the dead server answers SERVFAIL for servfail.test
     d = rulecheck(SEED_NS_UNKNOWN, GOOD, frm="joe@x.servfail.test",
-                  to="u@example.test", servers=dead_server, query_ms=2000)
+                  to="u@example.test", servers=dead_server, query_ms=5000)
     assert_tempfail(d, line=1)
     assert "failure" in d["reason"], d
-    assert d.elapsed < 1.5, d
+    assert d.elapsed < 2.5, d        # not the query's 5 s
 
 
 def test_closed_server_tempfails_at_once(rulecheck):
@@ -402,9 +402,9 @@ def test_closed_server_tempfails_at_once(rulecheck):
     except dnsfixtures.PeerError as e:
         pytest.fail(str(e), pytrace=False)
     d = rulecheck(RBL_RULE, "192.0.2.99", frm="a@example.test",
-                  to="u@example.test", servers=closed, query_ms=3000)
+                  to="u@example.test", servers=closed, query_ms=5000)
     assert_tempfail(d, line=1)
-    assert d.elapsed < 1.5, d
+    assert d.elapsed < 2.5, d        # not the query's 5 s
 
 
 def test_dead_delegation_through_resolver(rulecheck):
@@ -421,4 +421,4 @@ def test_budget_bounds_a_decision(rulecheck, dead_server):
                   to="u@example.test", servers=dead_server, query_ms=5000,
                   budget_ms=700)
     assert_tempfail(d, line=1)
-    assert d.elapsed < 2.0, d
+    assert d.elapsed < 3.0, d        # not the query's 5 s

@@ -118,7 +118,7 @@ def test_prompt_pickup(fwd):
         wait_until(lambda: len(parse_maildir(fwd.maildir)) == i + 1,
                    step=0.001, what="message %d" % i)
         delays.append(time.monotonic() - t0)
-    assert statistics.median(delays) < 0.25, delays
+    assert statistics.median(delays) < 1.0, delays     # the scan: 3600 s
     assert d.stop() == 0
 
 
