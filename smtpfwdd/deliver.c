@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -23,6 +24,7 @@
 #include "fwd_limits.h"
 #include "fwd_queue.h"
 #include "../lib/log.h"
+#include "../lib/outfile.h"
 #include "target.h"
 
 /* A hold reason as logged and stored, bytes. */
@@ -80,10 +82,11 @@ quoted(char *dst, size_t size, const char *src)
 	return dst;
 }
 
-/* body_scan - run the message through the body checks */
+/* body_scan - run the message through the body checks, copying it to
+   copyfd (unless -1) */
 static int
 body_scan(int fd, const struct spool_env *env,
-    const struct sanitize_limits *lim, struct deliver_plan *p)
+    const struct sanitize_limits *lim, int copyfd, struct deliver_plan *p)
 {
 	static unsigned char buf[FWD_IO_BUF];
 	struct sanitize_body b;
@@ -109,6 +112,8 @@ body_scan(int fd, const struct spool_env *env,
 		}
 		if (sanitize_body_feed(&b, buf, (size_t)r) == -1)
 			break;
+		if (copyfd != -1 && write_all(copyfd, buf, (size_t)r) == -1)
+			return -1;
 		off += r;
 		left -= (unsigned long long)r;
 	}
@@ -123,7 +128,7 @@ body_scan(int fd, const struct spool_env *env,
 /* deliver_prepare - read and check a spool file */
 int
 deliver_prepare(int fd, const char *id, const struct sanitize_limits *lim,
-    struct deliver_plan *p)
+    int copyfd, struct deliver_plan *p)
 {
 	const char *why;
 	size_t i;
@@ -151,7 +156,7 @@ deliver_prepare(int fd, const char *id, const struct sanitize_limits *lim,
 			    "recipient %zu: %s", i + 1, why);
 			goto bad;
 		}
-	if (body_scan(fd, &p->env, lim, p) == -1)
+	if (body_scan(fd, &p->env, lim, copyfd, p) == -1)
 		goto fail;
 	return 0;
 bad:
@@ -271,7 +276,7 @@ open_message(const struct deliver_job *job, int *rdfd,
 		(void)close(fd);
 		return -1;
 	}
-	/* A second, read-only descriptor: sendmail's stdin, and our reads. */
+	/* A second, read-only descriptor for our reads. */
 	*rdfd = openat(job->work_dirfd, job->id, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (*rdfd == -1 || fstat(*rdfd, &b) == -1 || a.st_ino != b.st_ino ||
@@ -326,10 +331,12 @@ log_batch(const struct fwd_conf *conf, const struct deliver_job *job,
 		    p->env.rcpt[idx[i]].addr, via, batchno, q);
 }
 
-/* run_batches - hand the pending recipients to the target, batch by batch */
+/* run_batches - hand the pending recipients to the target, batch by
+   batch: the message from bodyfd (deliver_prepare's copy), the marks
+   into the spool file fd */
 static void
 run_batches(const struct fwd_conf *conf, const struct deliver_job *job,
-    int fd, int rdfd, struct deliver_plan *p, char *temp, char *perm,
+    int fd, int bodyfd, struct deliver_plan *p, char *temp, char *perm,
     size_t reasonsize, int *is_aborted)
 {
 	size_t idx[FWD_BATCH_MAX];
@@ -341,8 +348,8 @@ run_batches(const struct fwd_conf *conf, const struct deliver_job *job,
 	int r;
 
 	m.id = job->id;
-	m.fd = rdfd;
-	m.body_offset = p->env.body_offset;
+	m.fd = bodyfd;
+	m.body_offset = 0;
 	m.body_size = p->env.size;
 	m.from = p->from;
 	*is_aborted = 0;
@@ -450,6 +457,26 @@ finish(const struct fwd_conf *conf, const struct deliver_job *job,
 	return DELIVER_DEFER;
 }
 
+/*
+ * body_copy_open - a private file without a name for the checked message:
+ * in work/ (on the spool's disk), or in memory where the file system
+ * cannot. The spool file belongs to smtpd's user, who can keep it open,
+ * or link it from new/ before it is claimed, and change it after the
+ * checks; the targets read only this copy, so what they deliver is what
+ * was checked, exactly SIZE bytes of it, for every batch.
+ */
+static int
+body_copy_open(int work_dirfd)
+{
+	int fd;
+
+	fd = openat(work_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL))
+		fd = memfd_create("smtpfwdd-body", MFD_CLOEXEC);
+	return fd;
+}
+
 /* deliver_message - deliver work/ID */
 enum deliver_outcome
 deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
@@ -457,7 +484,7 @@ deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
 	struct deliver_plan p;
 	char why[WHY_MAX], temp[TARGET_REASON_MAX], perm[TARGET_REASON_MAX];
 	enum deliver_outcome out;
-	int fd, rdfd, is_aborted;
+	int fd, rdfd, bodyfd, is_aborted, r;
 
 	fd = open_message(job, &rdfd, &out, why, sizeof(why));
 	if (fd == -1) {
@@ -466,22 +493,30 @@ deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
 			out = DELIVER_DEFER;
 		return out;
 	}
-	if (deliver_prepare(rdfd, job->id, conf->lim, &p) == -1) {
+	if ((bodyfd = body_copy_open(job->work_dirfd)) == -1) {
+		log_warn("id=%s: cannot make a private copy", job->id);
+		(void)close(rdfd);
+		(void)close(fd);
+		return DELIVER_DEFER;
+	}
+	r = deliver_prepare(rdfd, job->id, conf->lim, bodyfd, &p);
+	(void)close(rdfd);
+	if (r == -1) {
 		if (errno == EPROTO) {
 			(void)snprintf(why, sizeof(why), "%s", p.why);
 			out = deliver_hold(job->work_dirfd, job->hold_dirfd,
 			    job->id, why) == 0 ? DELIVER_HELD : DELIVER_DEFER;
 		} else {
-			log_warn("id=%s: cannot read work/%s", job->id,
-			    job->id);
+			log_warn("id=%s: cannot read work/%s into a private "
+			    "copy", job->id, job->id);
 			out = DELIVER_DEFER;
 		}
-		(void)close(rdfd);
+		(void)close(bodyfd);
 		(void)close(fd);
 		return out;
 	}
 	temp[0] = perm[0] = '\0';
-	run_batches(conf, job, fd, rdfd, &p, temp, perm, sizeof(temp),
+	run_batches(conf, job, fd, bodyfd, &p, temp, perm, sizeof(temp),
 	    &is_aborted);
 	if (is_aborted && count_state(&p.env, SPOOL_RCPT) > 0) {
 		log_info("event=interrupted id=%s pending=%zu", job->id,
@@ -490,7 +525,7 @@ deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
 	} else
 		out = finish(conf, job, &p, temp, perm);
 	deliver_plan_free(&p);
-	(void)close(rdfd);
+	(void)close(bodyfd);
 	(void)close(fd);
 	return out;
 }

@@ -51,12 +51,14 @@ struct deliver_plan {
 /*
  * deliver_prepare - read and check the spool file open on fd, named id:
  * spool_read(), every path through sanitize_path(), and the message
- * through sanitize_body_*() under lim. Returns 0 (free p with
- * deliver_plan_free), or -1 with errno: EPROTO when the file must be
- * held (p->why says why), another errno for a temporary error.
+ * through sanitize_body_*() under lim. If copyfd is not -1, the message
+ * bytes go there as they are checked, in the same pass: what a target
+ * then reads from copyfd is exactly what was checked. Returns 0 (free p
+ * with deliver_plan_free), or -1 with errno: EPROTO when the file must
+ * be held (p->why says why), another errno for a temporary error.
  */
 int deliver_prepare(int fd, const char *id, const struct sanitize_limits *lim,
-    struct deliver_plan *p);
+    int copyfd, struct deliver_plan *p);
 
 /* deliver_plan_free - release what deliver_prepare() allocated */
 void deliver_plan_free(struct deliver_plan *p);

@@ -258,7 +258,7 @@ check_file(const struct fwd_conf *c, const char *path)
 		(void)dprintf(1, "%s: error: %s\n", name, strerror(errno));
 		return errno == ELOOP ? EXIT_PERM : EXIT_TEMP;
 	}
-	if (deliver_prepare(fd, name, c->lim, &p) == -1) {
+	if (deliver_prepare(fd, name, c->lim, -1, &p) == -1) {
 		int save = errno;
 
 		(void)close(fd);

@@ -35,8 +35,8 @@ struct target_result {
 /* The message as the targets see it. */
 struct target_msg {
 	const char *id;
-	int fd;			/* spool file, open read-only */
-	off_t body_offset;	/* first byte after "BODY\n" */
+	int fd;			/* the message: deliver's private copy */
+	off_t body_offset;	/* its first byte in fd */
 	unsigned long long body_size;
 	const char *from;	/* sanitize_path() form: "<>" or mailbox */
 };
@@ -44,7 +44,8 @@ struct target_msg {
 /*
  * target_sendmail - run conf->sendmail once for rcpt[0..n) (sanitized
  * forms) with the argv of target_sendmail_argv(), stdin m->fd moved
- * to the body (so m->fd must be read-only), stdout /dev/null,
+ * to the body (a private copy: nothing of the spool file), stdout
+ * /dev/null,
  * stderr a pipe whose first line goes into the reason, in its own
  * process group, with conf->envp as its whole environment. It is killed
  * (the whole group) after conf->timeout seconds or when

@@ -75,7 +75,7 @@ make_name(char *name, size_t size)
 	return 0;
 }
 
-/* copy_body - the message bytes from the spool file into fd */
+/* copy_body - the message bytes from m->fd into fd */
 static int
 copy_body(int fd, const struct target_msg *m)
 {

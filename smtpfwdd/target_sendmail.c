@@ -2,9 +2,9 @@
 /*
  * fork + execve with an argument vector (no shell), "--" before the
  * recipients, the environment replaced by conf->envp, the body on stdin
- * as a read-only descriptor of the spool file, sendmail in its own
- * process group so that a time-out can kill it and its helpers. The
- * exit status is mapped through sysexits(3); death by a signal or a
+ * from the worker's private copy of the checked message, sendmail in
+ * its own process group so that a time-out can kill it and its helpers.
+ * The exit status is mapped through sysexits(3); death by a signal or a
  * time-out is a temporary failure, as is a failed exec.
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -324,7 +324,7 @@ target_sendmail(const struct fwd_conf *conf, const struct target_msg *m,
 		errno = E2BIG;
 		goto fail;
 	}
-	/* m->fd is read-only; its file offset is ours to move. */
+	/* m->fd is our private copy; its file offset is ours to move. */
 	if (lseek(m->fd, m->body_offset, SEEK_SET) != m->body_offset ||
 	    (nullfd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
 	    pipe2(errp, O_CLOEXEC | O_NONBLOCK) == -1 ||

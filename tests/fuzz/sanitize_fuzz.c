@@ -64,7 +64,7 @@ fuzz_file(const uint8_t *data, size_t size)
 	if (ftruncate(memfd, 0) == -1 ||
 	    (size > 0 && pwrite(memfd, data, size, 0) != (ssize_t)size))
 		abort();
-	if (deliver_prepare(memfd, "fuzz", &sanitize_limits_default, &p) == -1)
+	if (deliver_prepare(memfd, "fuzz", &sanitize_limits_default, -1, &p) == -1)
 		return;
 	for (i = 0;;) {
 		for (k = 0; i < p.env.nrcpt && k < 7; i++)

@@ -86,7 +86,7 @@ sendmail_exits(const char *how)
 static void
 setup(void)
 {
-	char p[700], text[2048], why[800];
+	char p[700], text[4096], why[800];
 
 	(void)snprintf(spooldir, sizeof(spooldir), "%s/spool", t_tmpdir());
 	ok(mkdir(spooldir, 0750) == 0, "mkdir spool");
@@ -107,9 +107,13 @@ setup(void)
 	    "case $how in\n"
 	    "hang) exec sleep 30 ;;\n"
 	    "kill) kill -9 $$ ;;\n"
+	    "tamper) read -r f <%s/tamper; n=$(stat -c %%s \"$f\")\n"
+	    "  printf TAMPERED | dd of=\"$f\" bs=1 seek=$((n - 10)) "
+	    "conv=notrunc 2>/dev/null\n"
+	    "  echo appended >>\"$f\"; exit 0 ;;\n"
 	    "err*) echo 'sendmail: no such user' >&2; exit ${how#err} ;;\n"
 	    "esac\n"
-	    "exit $how\n", record, record, record, t_tmpdir());
+	    "exit $how\n", record, record, record, t_tmpdir(), t_tmpdir());
 	ok(write_text(script, text, 0755) == 0, "sendmail script");
 	sendmail_exits("0");
 	(void)snprintf(maildir, sizeof(maildir), "%s/Maildir", t_tmpdir());
@@ -352,6 +356,38 @@ test_hold(void)
 	    NULL, "hold-failed line");
 }
 
+/*
+ * test_tamper - the spool file changes after the checks (smtpd's user
+ * still can: a descriptor kept open, a link made in new/): each batch
+ * still gets the message that was checked, SIZE bytes and no more.
+ */
+static void
+test_tamper(void)
+{
+	const char *rcpt[] = { "<a@test.example>", "<b@test.example>" };
+	char id[SPOOL_ID_MAX + 1], p[700], path[700];
+	const char *got;
+	size_t len = 0;
+
+	spool_message(id, "<alice@example.org>", rcpt, 2, 1700000000);
+	(void)snprintf(p, sizeof(p), "%s/tamper", t_tmpdir());
+	(void)snprintf(path, sizeof(path), "%s/work/%s\n", spooldir, id);
+	ok(write_text(p, path, 0644) == 0, "the file to change");
+	sendmail_exits("tamper");
+	conf.batch = 1;
+	is_int(deliver(id, 0, 0, 1700000000), DELIVER_DONE, "delivered");
+	conf.batch = 2;
+	got = read_all(record, NULL);
+	ok(got != NULL && strchr(got, '\n') != strrchr(got, '\n'),
+	    "two batches, the first changing the file");
+	(void)snprintf(p, sizeof(p), "%s.body", record);
+	got = read_all(p, &len);
+	ok(got != NULL && len == sizeof(body) - 1 &&
+	    memcmp(got, body, len) == 0,
+	    "the second batch got the checked message, not the changed file");
+	sendmail_exits("0");
+}
+
 /* test_busy - a message locked by someone else is left alone */
 static void
 test_busy(void)
@@ -496,6 +532,7 @@ main(void)
 	test_done();
 	test_defer();
 	test_hold();
+	test_tamper();
 	test_busy();
 	test_maildir();
 	test_sysexits();
