@@ -29,7 +29,9 @@
  *
  * Nothing read is trusted: every page number is checked against the
  * last page, every offset against the page, and every chain against
- * the file's page count, so a damaged file gives HASHFILE_DEFER.
+ * the file's page count, so a damaged file gives HASHFILE_DEFER, or
+ * HASHFILE_DAMAGED for a bucket chain longer than the file: a loop,
+ * which libdb would walk forever.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
@@ -408,7 +410,9 @@ hashfile_find(struct hashfile *hf, const void *key, size_t keylen,
 	if (keylen > UINT32_MAX || bucket_page(hf, key, keylen, &pgno) == -1)
 		return HASHFILE_DEFER;
 	for (steps = 0; pgno != 0; steps++) {
-		if (steps > hf->last_pgno || read_page(hf, pgno, hf->page) == -1)
+		if (steps > hf->last_pgno)
+			return HASHFILE_DAMAGED;
+		if (read_page(hf, pgno, hf->page) == -1)
 			return HASHFILE_DEFER;
 		if (steps == 0 && blank(p))
 			break;		/* a bucket never written to */

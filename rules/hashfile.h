@@ -35,7 +35,9 @@ struct hashfile {
 enum hashfile_result {
 	HASHFILE_FOUND,
 	HASHFILE_NOTFOUND,
-	HASHFILE_DEFER		/* not for this reader: ask libdb */
+	HASHFILE_DEFER,		/* not for this reader: ask libdb */
+	HASHFILE_DAMAGED	/* a page chain that loops: libdb, asked,
+				   would follow it forever */
 };
 
 /* hashfile_init - read the meta page of fd (which stays the caller's);

@@ -197,6 +197,11 @@ table_find(void *handle, const char *key, size_t keylen, char *value,
 	if (r == HASHFILE_DEFER)
 		return deferred(t, key, keylen, value, valuesize, err,
 		    errsize);
+	if (r == HASHFILE_DAMAGED) {
+		snprintf(err, errsize, "Berkeley DB file %s is damaged: a "
+		    "hash chain loops", t->path);
+		return LK_TEMPFAIL;
+	}
 	if (r == HASHFILE_NOTFOUND)
 		return LK_NOTFOUND;
 	if (valuesize > 0)

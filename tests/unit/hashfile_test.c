@@ -458,9 +458,10 @@ test_damage(void)
 {
 	static const struct shape s = { .name = "damaged", .pagesize = 512,
 	    .nkeys = 3000, .maxkey = 200, .maxval = 600 };
-	char path[600], copy[620];
+	char path[600], copy[620], err[LOOKUP_ERR_MAX], value[64];
 	unsigned char page[512], buf[64 * 1024];
 	const char *absent = "no such key";
+	void *t;
 	struct hashfile hf;
 	uint32_t pgno, big = 0x7fffffff;
 	uint16_t off = 0xffff;
@@ -500,8 +501,19 @@ test_damage(void)
 	} while (0)
 	COPY();
 	poke(copy, (off_t)pgno * 512 + 16, &pgno, 4);	/* next: itself */
-	is_int(find_in(copy, absent), HASHFILE_DEFER,
-	    "a bucket chained to itself is deferred, not walked forever");
+	is_int(find_in(copy, absent), HASHFILE_DAMAGED,
+	    "a bucket chained to itself is damage, not walked forever");
+	if ((t = lookup_db_ops.open(copy, err, sizeof(err))) == NULL)
+		ok(0, "open %s: %s", copy, err);
+	else {
+		is_int(lookup_db_ops.find(t, absent, strlen(absent), value,
+		    sizeof(value), err, sizeof(err)), LK_TEMPFAIL,
+		    "the table fails the lookup, without asking libdb "
+		    "(which would loop): %s", err);
+		ok(strstr(err, "damaged: a hash chain loops") != NULL,
+		    "the error names the damage");
+		lookup_db_ops.close(t);
+	}
 	COPY();
 	poke(copy, 32, &big, 4);	/* the meta page's last page */
 	is_int(find_in(copy, absent), -1,
@@ -566,13 +578,14 @@ test_damage(void)
 				close(out);
 			continue;
 		}
-		if (hashfile_find(&hf, key, kl, buf, sizeof(buf), &len) ==
+		if (hashfile_find(&hf, key, kl, buf, sizeof(buf), &len) >=
 		    HASHFILE_DEFER)
 			deferred++;
 		hashfile_fini(&hf);
 		close(out);
 	}
-	ok(1, "300 damaged copies read within bounds (%u lookups deferred)",
+	ok(1, "300 damaged copies read within bounds (%u lookups deferred "
+	    "or refused)",
 	    deferred);
 	unlink(copy);
 }
