@@ -191,33 +191,51 @@ move_noreplace(int fromfd, int tofd, const char *name)
 	return 0;
 }
 
+/* write_reason - hold/NAME holds the line, on disk; 0, or -1 (removed) */
+static int
+write_reason(int hold_dirfd, const char *name, const char *line)
+{
+	int fd, save;
+
+	fd = openat(hold_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, line, strlen(line)) == -1 || fsync(fd) == -1) {
+		save = errno;
+		(void)close(fd);
+		(void)unlinkat(hold_dirfd, name, 0);
+		errno = save;
+		return -1;
+	}
+	return close(fd);
+}
+
 /*
  * deliver_hold - move work/ID to hold/ID and say why.  The reason goes
  * into hold/ID.why first, so a held message never lacks one, not even
- * for the moment smtpfwdd -S or an operator may look.  A name already
- * taken in hold/ keeps its file and its reason; this message stays in
- * work/.
+ * for the moment smtpfwdd -S or an operator may look; if it cannot be
+ * written, or the name is taken in hold/ (whose file keeps its reason),
+ * the message stays in work/ and the hold is tried again next time.
  */
 int
 deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
 {
 	char name[SPOOL_ID_MAX + 8], line[WHY_MAX + 2], q[WHY_MAX];
 	struct stat st;
-	int fd, n, save;
+	int is_reason = 0, save;
 
 	(void)quoted(q, sizeof(q), why);
 	(void)snprintf(name, sizeof(name), "%s.why", id);
+	(void)snprintf(line, sizeof(line), "%s\n", q);
 	if (fstatat(hold_dirfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
 		goto fail;
 	}
-	n = snprintf(line, sizeof(line), "%s\n", q);
-	fd = openat(hold_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1 || n < 0 || write(fd, line, strlen(line)) == -1)
-		log_warn("id=%s: cannot write hold/%s", id, name);
-	if (fd >= 0)
-		(void)close(fd);
+	if (write_reason(hold_dirfd, name, line) == -1) {
+		is_reason = 1;
+		goto fail;
+	}
 	if (move_noreplace(work_dirfd, hold_dirfd, id) == -1) {
 		save = errno;
 		(void)unlinkat(hold_dirfd, name, 0);
@@ -227,8 +245,12 @@ deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
 	log_info("event=held id=%s reason=\"%s\"", id, q);
 	return 0;
 fail:
-	log_warn("event=hold-failed id=%s reason=\"%s\": cannot move "
-	    "work/%s to hold/", id, q, id);
+	if (is_reason)
+		log_warn("event=hold-failed id=%s reason=\"%s\": cannot "
+		    "write hold/%s", id, q, name);
+	else
+		log_warn("event=hold-failed id=%s reason=\"%s\": cannot "
+		    "move work/%s to hold/", id, q, id);
 	return -1;
 }
 
@@ -459,22 +481,72 @@ finish(const struct fwd_conf *conf, const struct deliver_job *job,
 
 /*
  * body_copy_open - a private file without a name for the checked message:
- * in work/ (on the spool's disk), or in memory where the file system
- * cannot. The spool file belongs to smtpd's user, who can keep it open,
- * or link it from new/ before it is claimed, and change it after the
- * checks; the targets read only this copy, so what they deliver is what
- * was checked, exactly SIZE bytes of it, for every batch.
+ * in work/, on the spool's disk, or in memory if in_memory, or where
+ * that file system cannot, or is full. The spool file belongs to smtpd's
+ * user, who can keep it open, or link it from new/ before it is claimed,
+ * and change it after the checks; the targets read only this copy, so
+ * what they deliver is what was checked, exactly SIZE bytes of it, for
+ * every batch.
  */
 static int
-body_copy_open(int work_dirfd)
+body_copy_open(int work_dirfd, int in_memory)
 {
 	int fd;
 
-	fd = openat(work_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
-	    errno == EINVAL))
-		fd = memfd_create("smtpfwdd-body", MFD_CLOEXEC);
-	return fd;
+	if (!in_memory) {
+		fd = openat(work_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		    0600);
+		if (fd != -1 || (errno != EOPNOTSUPP && errno != EISDIR &&
+		    errno != EINVAL && errno != ENOSPC && errno != EDQUOT))
+			return fd;
+	}
+	return memfd_create("smtpfwdd-body", MFD_CLOEXEC);
+}
+
+/* read_only - the copy through a read-only descriptor, where /proc
+   allows one: a target cannot spoil what a later batch reads */
+static int
+read_only(int fd)
+{
+	char path[64];
+	int ro;
+
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((ro = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return fd;
+	(void)close(fd);
+	return ro;
+}
+
+/*
+ * prepare_copy - deliver_prepare() into a private copy, *bodyfd (-1 on
+ * failure). A full spool disk makes the copy again in memory: delivering
+ * is what frees that disk. 0, or -1 with errno (EPROTO: hold, p->why).
+ */
+static int
+prepare_copy(const struct fwd_conf *conf, const struct deliver_job *job,
+    int rdfd, struct deliver_plan *p, int *bodyfd)
+{
+	int in_memory, save;
+
+	for (in_memory = 0;; in_memory = 1) {
+		if ((*bodyfd = body_copy_open(job->work_dirfd, in_memory)) ==
+		    -1)
+			return -1;
+		if (deliver_prepare(rdfd, job->id, conf->lim, *bodyfd, p) ==
+		    0) {
+			*bodyfd = read_only(*bodyfd);
+			return 0;
+		}
+		save = errno;
+		(void)close(*bodyfd);
+		*bodyfd = -1;
+		errno = save;
+		if (in_memory || (errno != ENOSPC && errno != EDQUOT))
+			return -1;
+		log_warn("id=%s: no room for its copy in work/, made in "
+		    "memory", job->id);
+	}
 }
 
 /* deliver_message - deliver work/ID */
@@ -493,13 +565,7 @@ deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
 			out = DELIVER_DEFER;
 		return out;
 	}
-	if ((bodyfd = body_copy_open(job->work_dirfd)) == -1) {
-		log_warn("id=%s: cannot make a private copy", job->id);
-		(void)close(rdfd);
-		(void)close(fd);
-		return DELIVER_DEFER;
-	}
-	r = deliver_prepare(rdfd, job->id, conf->lim, bodyfd, &p);
+	r = prepare_copy(conf, job, rdfd, &p, &bodyfd);
 	(void)close(rdfd);
 	if (r == -1) {
 		if (errno == EPROTO) {
@@ -511,7 +577,6 @@ deliver_message(const struct fwd_conf *conf, const struct deliver_job *job)
 			    "copy", job->id, job->id);
 			out = DELIVER_DEFER;
 		}
-		(void)close(bodyfd);
 		(void)close(fd);
 		return out;
 	}

@@ -209,8 +209,10 @@ lock_spool(const struct fwd_dirs *d, const char *spooldir)
 		die(EXIT_TEMP, "already running in %s (pid %ld)", spooldir,
 		    (long)fl.l_pid);
 	}
+	/* Over the old pid, then cut: a restart needs no new block on a
+	   full spool disk, where only delivery can make room. */
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)len, 0) != len)
+	if (pwrite(fd, buf, (size_t)len, 0) != len || ftruncate(fd, len) == -1)
 		die(EXIT_TEMP, "unable to write %s/work/%s", spooldir,
 		    FWD_LOCK_NAME);
 	return fd;

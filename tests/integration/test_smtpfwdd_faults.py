@@ -5,6 +5,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 
 import collections
+import errno
 import os
 import random
 import re
@@ -15,10 +16,10 @@ import time
 
 import pytest
 
-from fwdfixtures import fwd  # noqa: F401 (fixture)
+from fwdfixtures import IS_ROOT, chown_tree, fwd  # noqa: F401 (fixture)
 from fwdspool import (FAKE_SENDMAIL, envelope, fake_records, make_id,
-                      message, parse_maildir, spool_files, wait_logged,
-                      wait_until)
+                      make_spool, message, parse_maildir, spool_files,
+                      wait_logged, wait_until)
 
 # sysexits(3) codes and what smtpfwdd(8) says they mean.
 PERM = {64: "EX_USAGE", 65: "EX_DATAERR", 67: "EX_NOUSER", 68: "EX_NOHOST",
@@ -402,3 +403,37 @@ def test_release_from_hold(fwd):
                    "exit75@test.example"]
     assert not list((fwd.spool / "hold").iterdir())
     assert d.stop() == 0
+
+
+def test_full_spool_disk_still_delivers(fwd):
+    """The private copy of a message is made in work/, on the spool's
+    disk; when that disk is full (smtpd filled it, and answers 452), the
+    copy is made in memory, since delivering is what frees the disk. A
+    restart on the full disk works too (the pid is written in place)."""
+    if not IS_ROOT:
+        pytest.fail("needs root, to mount a small file system as the spool",
+                    pytrace=False)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=750",
+                    "gk-full-spool", str(fwd.spool)], check=True)
+    try:
+        make_spool(fwd.spool)
+        chown_tree(fwd.spool, fwd.ids)
+        mid = fwd.write(msg=message("x", body=b"y" * 200000), where="tmp")
+        assert fwd.start(fwd.sendmail_args()).stop() == 0
+        with open(fwd.spool / "filler", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+        d = fwd.start(fwd.sendmail_args())
+        os.rename(fwd.spool / "tmp" / mid, fwd.spool / "new" / mid)
+        wait_until(lambda: spool_empty(fwd), what="delivery", log=fwd.log)
+        log = wait_logged(fwd, "event=done id=%s" % mid)
+        assert "no room for its copy in work/, made in memory" in log
+        runs = fake_records(fwd.ctl)
+        assert len(runs) == 1 and runs[0]["body"].endswith(b"y" * 200000)
+        assert d.stop() == 0
+    finally:
+        fwd.close()
+        subprocess.run(["umount", "-l", str(fwd.spool)], check=True)

@@ -110,7 +110,7 @@ setup(void)
 	    "tamper) read -r f <%s/tamper; n=$(stat -c %%s \"$f\")\n"
 	    "  printf TAMPERED | dd of=\"$f\" bs=1 seek=$((n - 10)) "
 	    "conv=notrunc 2>/dev/null\n"
-	    "  echo appended >>\"$f\"; exit 0 ;;\n"
+	    "  echo appended >>\"$f\"; echo spoiled >&0; exit 0 ;;\n"
 	    "err*) echo 'sendmail: no such user' >&2; exit ${how#err} ;;\n"
 	    "esac\n"
 	    "exit $how\n", record, record, record, t_tmpdir(), t_tmpdir());
@@ -354,12 +354,33 @@ test_hold(void)
 	ok(!in_dir(dirs.hold, "1700000000-7-7-7.why"), "and leaves no .why");
 	ok(strstr(log_memory(), "event=hold-failed id=1700000000-7-7-7") !=
 	    NULL, "hold-failed line");
+
+	/* A reason that cannot be written (hold/ID.why is a directory):
+	   the message stays in work/, and is held once it can be. */
+	spool_message(id, "<alice@example.org>", rcpt, 1, 1700000000);
+	sendmail_exits("err67");
+	(void)snprintf(p, sizeof(p), "%s/hold/%s.why", spooldir, id);
+	ok(mkdir(p, 0700) == 0, "hold/%s.why is a directory", id);
+	is_int(deliver(id, 0, 0, 1700000000), DELIVER_DEFER,
+	    "reason not written: not held");
+	ok(in_dir(dirs.work, id) && !in_dir(dirs.hold, id), "still in work/");
+	ok(strstr(log_memory(), "event=hold-failed") != NULL &&
+	    strstr(log_memory(), "cannot write hold/") != NULL,
+	    "hold-failed line names the reason file");
+	ok(rmdir(p) == 0, "rmdir");
+	is_int(deliver(id, 1, 1700000000, 1700000000), DELIVER_HELD,
+	    "then held");
+	got = read_all(p, NULL);
+	ok(got != NULL && strstr(got, "failed permanently") != NULL,
+	    "with its reason");
+	sendmail_exits("0");
 }
 
 /*
  * test_tamper - the spool file changes after the checks (smtpd's user
- * still can: a descriptor kept open, a link made in new/): each batch
- * still gets the message that was checked, SIZE bytes and no more.
+ * still can: a descriptor kept open, a link made in new/), and sendmail
+ * writes to its stdin: each batch still gets the message that was
+ * checked, SIZE bytes and no more.
  */
 static void
 test_tamper(void)
