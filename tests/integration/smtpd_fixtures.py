@@ -108,6 +108,20 @@ def check_stderr(text):
     assert "runtime error:" not in text, text
 
 
+def close_listener(sock, thread):
+    """End a listener whose thread loops on accept(): shut it down, which
+    wakes a blocked accept(), wait for the thread, then close it. A bare
+    close() would leave the thread blocked, or about to call accept() on
+    a descriptor number the next test's listener may take, and then
+    steal that test's connections."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    thread.join(timeout=10)
+    sock.close()
+
+
 class InetdHarness:
     """Listens on 127.0.0.1:<ephemeral>; for each connection runs smtpd
     with the socket as fd 0 and 1 and its stderr in a log file (as
@@ -137,6 +151,9 @@ class InetdHarness:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
+                return
+            if not self.running:
+                conn.close()
                 return
             with self.lock:
                 self.count += 1
@@ -175,10 +192,7 @@ class InetdHarness:
 
     def stop(self):
         self.running = False
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        close_listener(self.sock, self.thread)
         with self.lock:
             procs = list(self.procs)
         for p in procs:

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from smtpd_fixtures import InetdHarness, Jail, SpoolFile, connect
+from smtpd_fixtures import (InetdHarness, Jail, SpoolFile, close_listener,
+                            connect)
 
 RULES = """# ident tests
 noto:identuser@ALL:ALL:*@x.example:550 5.7.1 not for %U
@@ -35,7 +36,8 @@ class IdentServer:
                         f"{e}", pytrace=False)
         self.sock.listen(8)
         self.held = []
-        threading.Thread(target=self._loop, daemon=True).start()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
 
     def _loop(self):
         while True:
@@ -57,11 +59,7 @@ class IdentServer:
             c.close()
 
     def stop(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)    # wakes accept()
-        except OSError:
-            pass
-        self.sock.close()
+        close_listener(self.sock, self.thread)
         for c in self.held:
             c.close()
 

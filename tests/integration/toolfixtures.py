@@ -34,7 +34,7 @@ import pytest
 from conftest import ROOT, gk_build, need_binary
 from dnsfixtures import Peer, PeerError, find_program, _die_with_parent
 from smtpd_fixtures import (MYNAME, TEST_GROUP, TEST_USER, Jail, Session,
-                            check_stderr, smtpd_binary)
+                            check_stderr, close_listener, smtpd_binary)
 
 SCRIPTS = ROOT / "scripts"
 GOLDEN = ROOT / "tests" / "golden" / "logs"
@@ -219,6 +219,9 @@ class SyslogHarness:
                 conn, (_, port) = self.sock.accept()
             except OSError:
                 return
+            if not self.running:
+                conn.close()
+                return
             with self.lock:
                 env = dict(self.base_env)
                 env.update(self.ids.pop(port, {}))
@@ -254,10 +257,7 @@ class SyslogHarness:
 
     def stop(self):
         self.running = False
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        close_listener(self.sock, self.thread)
         self.wait()
         errs = "".join(p.read_text(errors="replace")
                        for p in sorted(self.errdir.glob("*.err")))
