@@ -30,8 +30,9 @@
  * Nothing read is trusted: every page number is checked against the
  * last page, every offset against the page, and every chain against
  * the file's page count, so a damaged file gives HASHFILE_DEFER, or
- * HASHFILE_DAMAGED for a bucket chain longer than the file: a loop,
- * which libdb would walk forever.
+ * HASHFILE_DAMAGED for a chain of pages longer than the file (a loop)
+ * or an overflow page that carries no bytes: damage libdb could walk
+ * forever.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
@@ -194,26 +195,39 @@ bucket_page(const struct hashfile *hf, const void *key, size_t keylen,
 	return *pgno < b ? -1 : 0;	/* wrapped: damaged */
 }
 
+/*
+ * What the walks below return, besides their results: BAD, damage or
+ * a shape this reader leaves to libdb; LOOP, damage libdb could follow
+ * forever (a chain longer than the file, or an overflow page that
+ * carries no bytes, which libdb never writes and its walks do not get
+ * past if the chain loops).
+ */
+#define BAD	(-1)
+#define LOOP	(-2)
+
 /* ov_page - overflow page pgno, the steps-th of its item, into
-   hf->ovpage; the bytes of the item it holds, or -1 if damaged */
+   hf->ovpage; the bytes of the item it holds, or BAD or LOOP */
 static int
 ov_page(struct hashfile *hf, uint32_t pgno, uint32_t steps)
 {
 	const unsigned char *p = hf->ovpage;
 	uint32_t len;
 
-	if (pgno == 0 || steps > hf->last_pgno ||
-	    read_page(hf, pgno, hf->ovpage) == -1 ||
+	if (steps > hf->last_pgno)
+		return LOOP;
+	if (pgno == 0 || read_page(hf, pgno, hf->ovpage) == -1 ||
 	    get32(p + 8) != pgno || p[25] != P_OVERFLOW)
-		return -1;
+		return BAD;
 	len = get16(p + 22);
-	return len == 0 || len > hf->pagesize - HEADER ? -1 : (int)len;
+	if (len == 0)
+		return LOOP;
+	return len > hf->pagesize - HEADER ? BAD : (int)len;
 }
 
 /*
  * ov_compare - compare key with the overflow item at pgno, tlen bytes
  * long, as libdb does (__db_moff): the first byte that differs, else
- * the shorter first. *res < 0, 0 or > 0; -1 if the chain is damaged.
+ * the shorter first. *res < 0, 0 or > 0; BAD or LOOP if damaged.
  */
 static int
 ov_compare(struct hashfile *hf, uint32_t pgno, uint32_t tlen,
@@ -225,12 +239,12 @@ ov_compare(struct hashfile *hf, uint32_t pgno, uint32_t tlen,
 
 	*res = 0;
 	for (steps = 0; left > 0 && pgno != 0; steps++) {
-		if ((len = ov_page(hf, pgno, steps)) == -1)
-			return -1;
+		if ((len = ov_page(hf, pgno, steps)) < 0)
+			return len;
 		if ((size_t)len > left)
 			len = (int)left;
 		if ((uint32_t)len > tlen)
-			return -1;
+			return BAD;
 		tlen -= (uint32_t)len;
 		if ((r = memcmp(key, hf->ovpage + HEADER, (size_t)len)) != 0) {
 			*res = r;
@@ -245,7 +259,7 @@ ov_compare(struct hashfile *hf, uint32_t pgno, uint32_t tlen,
 }
 
 /* ov_copy - the first valuesize bytes of the overflow item at pgno,
-   tlen bytes long, into value; -1 if the chain is damaged */
+   tlen bytes long, into value; BAD or LOOP if damaged */
 static int
 ov_copy(struct hashfile *hf, uint32_t pgno, uint32_t tlen,
     unsigned char *value, size_t valuesize)
@@ -255,9 +269,10 @@ ov_copy(struct hashfile *hf, uint32_t pgno, uint32_t tlen,
 	int len;
 
 	for (steps = 0; done < tlen; steps++) {
-		if ((len = ov_page(hf, pgno, steps)) == -1 ||
-		    (uint32_t)len > tlen - done)
-			return -1;
+		if ((len = ov_page(hf, pgno, steps)) < 0)
+			return len;
+		if ((uint32_t)len > tlen - done)
+			return BAD;
 		if (done < valuesize) {
 			n = valuesize - done < (size_t)len ?
 			    valuesize - done : (size_t)len;
@@ -292,7 +307,7 @@ item(const struct hashfile *hf, unsigned int i, unsigned int entries,
  * (__ham_getindex): *res < 0, 0 or > 0; -1 if not readable here. On a
  * sorted page libdb orders a key kept on the page after a longer key
  * with the same first bytes, and one on overflow pages before it; an
- * unsorted page is searched for equality only.
+ * unsorted page is searched for equality only. BAD or LOOP if damaged.
  */
 static int
 key_cmp(struct hashfile *hf, unsigned int i, unsigned int entries,
@@ -302,7 +317,7 @@ key_cmp(struct hashfile *hf, unsigned int i, unsigned int entries,
 	uint32_t off, len;
 
 	if (item(hf, i, entries, &off, &len) == -1)
-		return -1;
+		return BAD;
 	p = hf->page + off;
 	switch (p[0]) {
 	case H_KEYDATA:
@@ -313,15 +328,15 @@ key_cmp(struct hashfile *hf, unsigned int i, unsigned int entries,
 		return 0;
 	case H_OFFPAGE:
 		if (len < HOFFPAGE_SIZE)
-			return -1;
+			return BAD;
 		return ov_compare(hf, get32(p + 4), get32(p + 8), key, keylen,
 		    res);
 	default:
-		return -1;
+		return BAD;
 	}
 }
 
-/* data_of - copy the data of pair i; -1 if not readable here */
+/* data_of - copy the data of pair i; BAD if not readable here, LOOP */
 static int
 data_of(struct hashfile *hf, unsigned int i, unsigned int entries,
     void *value, size_t valuesize, size_t *datalen)
@@ -330,7 +345,7 @@ data_of(struct hashfile *hf, unsigned int i, unsigned int entries,
 	uint32_t off, len, n;
 
 	if (item(hf, i + 1, entries, &off, &len) == -1)
-		return -1;
+		return BAD;
 	p = hf->page + off;
 	switch (p[0]) {
 	case H_KEYDATA:
@@ -340,20 +355,20 @@ data_of(struct hashfile *hf, unsigned int i, unsigned int entries,
 	case H_DUPLICATE:
 		/* the first duplicate: length, bytes, length */
 		if (len < 5)
-			return -1;
+			return BAD;
 		n = get16(p + 1);
 		if ((uint64_t)n + 5 > len || get16(p + 3 + n) != n)
-			return -1;
+			return BAD;
 		p += 3;
 		break;
 	case H_OFFPAGE:
 		if (len < HOFFPAGE_SIZE)
-			return -1;
+			return BAD;
 		*datalen = get32(p + 8);
 		return ov_copy(hf, get32(p + 4), get32(p + 8), value,
 		    valuesize);
 	default:
-		return -1;	/* duplicates on pages of their own */
+		return BAD;	/* duplicates on pages of their own */
 	}
 	*datalen = n;
 	if (valuesize > 0)
@@ -363,32 +378,34 @@ data_of(struct hashfile *hf, unsigned int i, unsigned int entries,
 
 /*
  * search - the pair of the page in hf->page whose key is key: its
- * index, or -1 if none, or -2 if the page is not readable here. As
+ * index, or NONE, or BAD if the page is not readable here, or LOOP. As
  * libdb: a sorted page by binary search, an unsorted one in order.
  */
+#define NONE	(-3)
 static int
 search(struct hashfile *hf, const void *key, size_t keylen)
 {
 	const unsigned char *p = hf->page;
 	unsigned int entries, i, base, lim;
-	int res;
+	int res, r;
 
 	entries = get16(p + 20);
 	if (entries % 2 != 0 || HEADER + 2 * entries > hf->pagesize)
-		return -2;
+		return BAD;
 	if (p[25] == P_HASH_UNSORTED) {
 		for (i = 0; i < entries; i += 2) {
-			if (key_cmp(hf, i, entries, key, keylen, &res) == -1)
-				return -2;
+			if ((r = key_cmp(hf, i, entries, key, keylen,
+			    &res)) < 0)
+				return r;
 			if (res == 0)
 				return (int)i;
 		}
-		return -1;
+		return NONE;
 	}
 	for (base = 0, lim = entries / 2; lim != 0; lim >>= 1) {
 		i = base + (lim >> 1) * 2;
-		if (key_cmp(hf, i, entries, key, keylen, &res) == -1)
-			return -2;
+		if ((r = key_cmp(hf, i, entries, key, keylen, &res)) < 0)
+			return r;
 		if (res == 0)
 			return (int)i;
 		if (res > 0) {
@@ -396,7 +413,7 @@ search(struct hashfile *hf, const void *key, size_t keylen)
 			lim--;
 		}
 	}
-	return -1;
+	return NONE;
 }
 
 enum hashfile_result
@@ -419,12 +436,15 @@ hashfile_find(struct hashfile *hf, const void *key, size_t keylen,
 		if (get32(p + 8) != pgno ||
 		    (p[25] != P_HASH && p[25] != P_HASH_UNSORTED))
 			return HASHFILE_DEFER;
-		if ((i = search(hf, key, keylen)) == -2)
+		if ((i = search(hf, key, keylen)) >= 0)
+			i = data_of(hf, (unsigned int)i, get16(p + 20),
+			    value, valuesize, datalen);
+		if (i == 0)
+			return HASHFILE_FOUND;
+		if (i == LOOP)
+			return HASHFILE_DAMAGED;
+		if (i == BAD)
 			return HASHFILE_DEFER;
-		if (i >= 0)
-			return data_of(hf, (unsigned int)i, get16(p + 20),
-			    value, valuesize, datalen) == -1 ?
-			    HASHFILE_DEFER : HASHFILE_FOUND;
 		pgno = get32(p + 16);
 	}
 	return HASHFILE_NOTFOUND;

@@ -37,7 +37,7 @@ enum hashfile_result {
 	HASHFILE_NOTFOUND,
 	HASHFILE_DEFER,		/* not for this reader: ask libdb */
 	HASHFILE_DAMAGED	/* a page chain that loops: libdb, asked,
-				   would follow it forever */
+				   could follow it forever */
 };
 
 /* hashfile_init - read the meta page of fd (which stays the caller's);

@@ -199,7 +199,7 @@ table_find(void *handle, const char *key, size_t keylen, char *value,
 		    errsize);
 	if (r == HASHFILE_DAMAGED) {
 		snprintf(err, errsize, "Berkeley DB file %s is damaged: a "
-		    "hash chain loops", t->path);
+		    "page chain loops", t->path);
 		return LK_TEMPFAIL;
 	}
 	if (r == HASHFILE_NOTFOUND)

@@ -458,9 +458,12 @@ test_damage(void)
 {
 	static const struct shape s = { .name = "damaged", .pagesize = 512,
 	    .nkeys = 3000, .maxkey = 200, .maxval = 600 };
-	char path[600], copy[620], err[LOOKUP_ERR_MAX], value[64];
-	unsigned char page[512], buf[64 * 1024];
+	char path[600], copy[620], err[LOOKUP_ERR_MAX], value[64], hit[1100];
+	unsigned char page[512], ovp[512], buf[64 * 1024];
 	const char *absent = "no such key";
+	uint16_t zero = 0;
+	unsigned int damaged = 0;
+	uint32_t ovpg;
 	void *t;
 	struct hashfile hf;
 	uint32_t pgno, big = 0x7fffffff;
@@ -510,8 +513,40 @@ test_damage(void)
 		    sizeof(value), err, sizeof(err)), LK_TEMPFAIL,
 		    "the table fails the lookup, without asking libdb "
 		    "(which would loop): %s", err);
-		ok(strstr(err, "damaged: a hash chain loops") != NULL,
+		ok(strstr(err, "damaged: a page chain loops") != NULL,
 		    "the error names the damage");
+		lookup_db_ops.close(t);
+	}
+	/* An overflow page that carries no bytes and leads to itself,
+	   which libdb, asked, would never leave: damage too. */
+	COPY();
+	for (ovpg = 1; (fd = open(copy, O_RDONLY)) != -1; ovpg++) {
+		got = pread(fd, ovp, sizeof(ovp), (off_t)ovpg * 512);
+		close(fd);
+		if (got != (ssize_t)sizeof(ovp) || ovp[25] == 7)
+			break;
+	}
+	ok(got == (ssize_t)sizeof(ovp), "an overflow page, %u", ovpg);
+	poke(copy, (off_t)ovpg * 512 + 22, &zero, 2);
+	poke(copy, (off_t)ovpg * 512 + 16, &ovpg, 4);
+	for (i = 0; i < s.nkeys; i++) {
+		char key[1100];
+
+		key[key_of(i, s.maxkey, key)] = '\0';
+		if (find_in(copy, key) == HASHFILE_DAMAGED) {
+			if (damaged++ == 0)
+				memcpy(hit, key, strlen(key) + 1);
+		} else if (find_in(copy, key) == HASHFILE_DEFER)
+			deferred++;
+	}
+	ok(damaged > 0, "its lookups are damage (%u, and %u deferred)",
+	    damaged, deferred);
+	deferred = 0;
+	if (damaged > 0 && (t = lookup_db_ops.open(copy, err,
+	    sizeof(err))) != NULL) {
+		is_int(lookup_db_ops.find(t, hit, strlen(hit), value,
+		    sizeof(value), err, sizeof(err)), LK_TEMPFAIL,
+		    "and fail, not left to libdb: %s", err);
 		lookup_db_ops.close(t);
 	}
 	COPY();
