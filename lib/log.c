@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "outfile.h"
 
 #define LOG_LINE_MAX	2048
 #define LOG_MEMORY_MAX	(1024 * 1024)
@@ -97,7 +98,7 @@ log_vemit(int priority, const char *fmt, va_list ap)
 		    (long)getpid(), line);
 		if (n > 0) {
 			len = (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1;
-			if (write(2, out, len) < 0)
+			if (write_all(2, out, len) < 0)
 				break;	/* nowhere left to report it */
 		}
 		break;
