@@ -176,25 +176,33 @@ new_scan(struct master *m, long long now)
 	(void)closedir(dir);
 }
 
+/* take_state - entry i as its work/ID.defer says, if it has one */
+static void
+take_state(struct master *m, int i, long long now)
+{
+	struct fwd_entry *e = &m->q.e[i];
+	struct fwd_state st;
+
+	if (fwd_state_read(m->dirs->work, e->id, &st) == -1)
+		return;
+	e->has_state = 1;
+	e->attempts = st.attempts;
+	e->first = st.first;
+	/* A clock set back must not park a message for long. */
+	if (st.next > now + (long long)m->conf->retry_cap)
+		st.next = now;
+	fwd_queue_set_next(&m->q, i, st.next);
+}
+
 /* load_work - one message found in work/: due now, or as its state says */
 static void
 load_work(struct master *m, const char *id, long long now)
 {
-	struct fwd_state st;
 	int i;
 
 	i = fwd_queue_add(&m->q, id, FWD_IN_WORK, now);
-	if (i == -1)
-		return;
-	if (fwd_state_read(m->dirs->work, id, &st) == 0) {
-		m->q.e[i].has_state = 1;
-		m->q.e[i].attempts = st.attempts;
-		m->q.e[i].first = st.first;
-		/* A clock set back must not park a message for long. */
-		if (st.next > now + (long long)m->conf->retry_cap)
-			st.next = now;
-		fwd_queue_set_next(&m->q, i, st.next);
-	}
+	if (i != -1)
+		take_state(m, i, now);
 }
 
 /* id_suffix - NAME is ID.SUFFIX: ID into id, and SUFFIX; else NULL */
@@ -579,8 +587,21 @@ finished(struct master *m, int i, int status, long long now)
 	if (code != DELIVER_EXIT_BASE + DELIVER_BUSY)
 		e->busy = 0;
 	switch ((enum deliver_outcome)(code - DELIVER_EXIT_BASE)) {
-	case DELIVER_DONE:
 	case DELIVER_HELD:
+		/* smtpfwdd -U can release it before this reap: it is back
+		   in work/, with the fresh state -U wrote, which a rescan
+		   could not give an entry still in use. Take it here. */
+		if (!absent(m->dirs->work, e->id)) {
+			e->has_state = 0;
+			e->attempts = 0;
+			e->first = now;
+			e->crashes = 0;
+			fwd_queue_set_next(&m->q, i, now);
+			take_state(m, i, now);
+			break;
+		}
+		/* FALLTHROUGH */
+	case DELIVER_DONE:
 	case DELIVER_GONE:
 		if (e->has_state)
 			fwd_state_remove(m->dirs->work, e->id);

@@ -405,6 +405,38 @@ def test_release_from_hold(fwd):
     assert d.stop() == 0
 
 
+def test_release_before_the_reap_keeps_its_fresh_lifetime(fwd):
+    """smtpfwdd -U can release a message after its worker held it but
+    before the master reaped that worker (here the master is stopped
+    meanwhile): the master then takes the fresh lifetime -U wrote. Else
+    the old message, deferred once, would be held again at once as past
+    its lifetime."""
+    fwd.mode("slow 67")
+    old = fwd.write(when=int(time.time()) - 7200)
+    d = fwd.start(fwd.sendmail_args("-L", "3600", "-r", "300", "-R", "600"))
+    wait_until(lambda: fake_records(fwd.ctl, finished=False),
+               what="sendmail started")
+    os.kill(d.proc.pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: (fwd.spool / "hold" / old).exists(),
+                   what="held while the master is stopped")
+        fwd.mode("75")
+
+        def release():
+            p = subprocess.run([str(fwd.exe), "-U", "-d", str(fwd.spool)] +
+                               fwd.user_args() + [old], capture_output=True,
+                               text=True, timeout=10)
+            return "%s: released" % old in p.stdout    # once the worker
+        wait_until(release, step=0.1, what="the release")  # has exited
+    finally:
+        os.kill(d.proc.pid, signal.SIGCONT)
+    wait_logged(fwd, "event=deferred id=%s" % old)
+    assert (fwd.spool / "work" / (old + ".defer")).exists()
+    assert not (fwd.spool / "hold" / old).exists()
+    assert fwd.log().count("event=held id=%s" % old) == 1
+    assert d.stop() == 0
+
+
 def test_full_spool_disk_still_delivers(fwd):
     """The private copy of a message is made in work/, on the spool's
     disk; when that disk is full (smtpd filled it, and answers 452), the
