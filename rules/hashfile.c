@@ -304,10 +304,10 @@ item(const struct hashfile *hf, unsigned int i, unsigned int entries,
 
 /*
  * key_cmp - compare key with the key of pair i, as libdb's search does
- * (__ham_getindex): *res < 0, 0 or > 0; -1 if not readable here. On a
- * sorted page libdb orders a key kept on the page after a longer key
- * with the same first bytes, and one on overflow pages before it; an
- * unsorted page is searched for equality only. BAD or LOOP if damaged.
+ * (__ham_getindex): *res < 0, 0 or > 0; BAD if not readable here, or
+ * LOOP. On a sorted page libdb orders a key kept on the page after a
+ * longer key with the same first bytes, and one on overflow pages
+ * before it; an unsorted page is searched for equality only.
  */
 static int
 key_cmp(struct hashfile *hf, unsigned int i, unsigned int entries,
