@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "outfile.h"
 
 #define LOG_LINE_MAX	2048
+#define LOG_WRITE_TRIES	3	/* interruptions of one line's write */
 #define LOG_MEMORY_MAX	(1024 * 1024)
 
 static const char *log_ident = "smtpd";
@@ -67,6 +67,27 @@ memory_append(const char *line, size_t len)
 	memory_buf[memory_len] = '\0';
 }
 
+/* write_line - all of a line to stderr; a few interruptions are
+   retried, not more: a stopping smtpd is woken every second, and must
+   not wait on a stalled reader for ever. Nowhere left to report a
+   failure. */
+static void
+write_line(const char *p, size_t len)
+{
+	unsigned int interrupted = 0;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(2, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (n != -1 || errno != EINTR ||
+		    ++interrupted >= LOG_WRITE_TRIES)
+			return;
+	}
+}
+
 /* log_vemit - format one line and hand it to the sink */
 void
 log_vemit(int priority, const char *fmt, va_list ap)
@@ -98,8 +119,7 @@ log_vemit(int priority, const char *fmt, va_list ap)
 		    (long)getpid(), line);
 		if (n > 0) {
 			len = (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1;
-			if (write_all(2, out, len) < 0)
-				break;	/* nowhere left to report it */
+			write_line(out, len);
 		}
 		break;
 	}

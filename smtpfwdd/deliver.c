@@ -181,34 +181,50 @@ deliver_plan_free(struct deliver_plan *p)
 static int
 move_noreplace(int fromfd, int tofd, const char *name)
 {
+	int save;
+
 	if (renameat2(fromfd, name, tofd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	if (linkat(fromfd, name, tofd, name, 0) == -1)
 		return -1;
-	(void)unlinkat(fromfd, name, 0);
+	if (unlinkat(fromfd, name, 0) == -1) {
+		save = errno;
+		(void)unlinkat(tofd, name, 0);	/* one place, never two */
+		errno = save;
+		return -1;
+	}
 	return 0;
 }
 
-/* write_reason - hold/NAME holds the line, on disk; 0, or -1 (removed) */
+/* write_reason - hold/NAME holds the line, on disk, its name too; 0,
+   or -1 (and no NAME) */
 static int
 write_reason(int hold_dirfd, const char *name, const char *line)
 {
-	int fd, save;
+	int fd, r, save = 0;
 
 	fd = openat(hold_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, line, strlen(line)) == -1 || fsync(fd) == -1) {
+	r = write_all(fd, line, strlen(line)) == -1 || fsync(fd) == -1 ? -1 : 0;
+	if (r == -1)
 		save = errno;
-		(void)close(fd);
+	if (close(fd) == -1 && r == 0) {
+		r = -1;
+		save = errno;
+	}
+	if (r == 0 && fsync(hold_dirfd) == -1) {
+		r = -1;
+		save = errno;
+	}
+	if (r == -1) {
 		(void)unlinkat(hold_dirfd, name, 0);
 		errno = save;
-		return -1;
 	}
-	return close(fd);
+	return r;
 }
 
 /*
@@ -217,6 +233,8 @@ write_reason(int hold_dirfd, const char *name, const char *line)
  * for the moment smtpfwdd -S or an operator may look; if it cannot be
  * written, or the name is taken in hold/ (whose file keeps its reason),
  * the message stays in work/ and the hold is tried again next time.
+ * Once moved, its retry state goes: a worker does that while it still
+ * holds the file's lock, before smtpfwdd -U can write a fresh one.
  */
 int
 deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
@@ -242,6 +260,7 @@ deliver_hold(int work_dirfd, int hold_dirfd, const char *id, const char *why)
 		errno = save;
 		goto fail;
 	}
+	fwd_state_remove(work_dirfd, id);
 	log_info("event=held id=%s reason=\"%s\"", id, q);
 	return 0;
 fail:
@@ -500,20 +519,31 @@ body_copy_open(int work_dirfd, int in_memory)
 		    errno != EINVAL && errno != ENOSPC && errno != EDQUOT))
 			return fd;
 	}
-	return memfd_create("smtpfwdd-body", MFD_CLOEXEC);
+	return memfd_create("smtpfwdd-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 }
 
-/* read_only - the copy through a read-only descriptor, where /proc
-   allows one: a target cannot spoil what a later batch reads */
+/*
+ * read_only - the written copy, made read-only: mode 0400 (a memory
+ * copy is also sealed against any change), and a read-only descriptor
+ * through /proc in place of fd, so that a target cannot spoil what a
+ * later batch reads. The new descriptor, or -1 (fd closed either way).
+ */
 static int
 read_only(int fd)
 {
 	char path[64];
-	int ro;
+	int ro, save;
 
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if ((ro = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return fd;
+	if (fchmod(fd, 0400) == -1 || (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL |
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == -1 &&
+	    errno != EINVAL) ||
+	    (ro = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		save = errno;
+		(void)close(fd);
+		errno = save;
+		return -1;
+	}
 	(void)close(fd);
 	return ro;
 }
@@ -535,8 +565,12 @@ prepare_copy(const struct fwd_conf *conf, const struct deliver_job *job,
 			return -1;
 		if (deliver_prepare(rdfd, job->id, conf->lim, *bodyfd, p) ==
 		    0) {
-			*bodyfd = read_only(*bodyfd);
-			return 0;
+			if ((*bodyfd = read_only(*bodyfd)) != -1)
+				return 0;
+			save = errno;
+			deliver_plan_free(p);
+			errno = save;
+			return -1;
 		}
 		save = errno;
 		(void)close(*bodyfd);

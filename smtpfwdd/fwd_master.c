@@ -515,7 +515,6 @@ deferred(struct master *m, int i, long long now, int is_written)
 		    now - e->first, e->attempts + 1);
 		if (deliver_hold(m->dirs->work, m->dirs->hold, e->id,
 		    reason) == 0) {
-			fwd_state_remove(m->dirs->work, e->id);
 			fwd_queue_remove(&m->q, i);
 			return;
 		}
@@ -574,7 +573,6 @@ finished(struct master *m, int i, int status, long long now)
 			    "last %s", e->crashes, why);
 			if (deliver_hold(m->dirs->work, m->dirs->hold, e->id,
 			    reason) == 0) {
-				fwd_state_remove(m->dirs->work, e->id);
 				fwd_queue_remove(&m->q, i);
 				return;
 			}
@@ -588,9 +586,10 @@ finished(struct master *m, int i, int status, long long now)
 		e->busy = 0;
 	switch ((enum deliver_outcome)(code - DELIVER_EXIT_BASE)) {
 	case DELIVER_HELD:
-		/* smtpfwdd -U can release it before this reap: it is back
-		   in work/, with the fresh state -U wrote, which a rescan
-		   could not give an entry still in use. Take it here. */
+		/* The worker removed the retry state (deliver_hold). But
+		   smtpfwdd -U can release the message before this reap: then
+		   it is back in work/, with the fresh state -U wrote, which a
+		   rescan could not give an entry still in use. Take it. */
 		if (!absent(m->dirs->work, e->id)) {
 			e->has_state = 0;
 			e->attempts = 0;
@@ -598,9 +597,9 @@ finished(struct master *m, int i, int status, long long now)
 			e->crashes = 0;
 			fwd_queue_set_next(&m->q, i, now);
 			take_state(m, i, now);
-			break;
-		}
-		/* FALLTHROUGH */
+		} else
+			fwd_queue_remove(&m->q, i);
+		break;
 	case DELIVER_DONE:
 	case DELIVER_GONE:
 		if (e->has_state)

@@ -119,6 +119,7 @@ def close_listener(sock, thread):
     except OSError:
         pass
     thread.join(timeout=10)
+    assert not thread.is_alive(), "the accept thread did not end"
     sock.close()
 
 

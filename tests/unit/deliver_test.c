@@ -294,8 +294,12 @@ test_hold(void)
 
 	spool_message(id, "<alice@example.org>", rcpt, 3, 1700000000);
 	sendmail_exits("err67");
+	(void)snprintf(p, sizeof(p), "%s/work/%s.defer", spooldir, id);
+	ok(write_text(p, "ATTEMPTS 1\nFIRST 1700000000\nNEXT 1700000000\n",
+	    0600) == 0, "a retry state");
 	is_int(deliver(id, 0, 0, 1700000000), DELIVER_HELD, "67: held");
 	ok(!in_dir(dirs.work, id) && in_dir(dirs.hold, id), "in hold/");
+	ok(access(p, F_OK) == -1, "its retry state gone with it");
 	is_str(state_of(dirs.hold, id), "FAIL FAIL FAIL", "all FAIL");
 	(void)snprintf(p, sizeof(p), "%s/hold/%s.why", spooldir, id);
 	got = read_all(p, NULL);
