@@ -578,7 +578,7 @@ prepare_copy(const struct fwd_conf *conf, const struct deliver_job *job,
 		errno = save;
 		if (in_memory || (errno != ENOSPC && errno != EDQUOT))
 			return -1;
-		log_warn("id=%s: no room for its copy in work/, made in "
+		log_warn("id=%s: no room for its copy in work/; copying in "
 		    "memory", job->id);
 	}
 }

@@ -462,7 +462,7 @@ def test_full_spool_disk_still_delivers(fwd):
         os.rename(fwd.spool / "tmp" / mid, fwd.spool / "new" / mid)
         wait_until(lambda: spool_empty(fwd), what="delivery", log=fwd.log)
         log = wait_logged(fwd, "event=done id=%s" % mid)
-        assert "no room for its copy in work/, made in memory" in log
+        assert "no room for its copy in work/; copying in memory" in log
         runs = fake_records(fwd.ctl)
         assert len(runs) == 1 and runs[0]["body"].endswith(b"y" * 200000)
         assert d.stop() == 0
