@@ -799,9 +799,9 @@ term_child(void *arg, pid_t pid)
 
 /*
  * forward_term - the children end their sessions with 421. A child that
- * checked its stop flag just before the signal came blocks in its read
- * all the same, so the children still there get it again every
- * SMTPD_TERM_AGAIN_MS until they are gone (term_again).
+ * got the signal wakes every second by itself until it ends (conn.c);
+ * one that never got it (a tracer, say, took it) is sent it again every
+ * SMTPD_TERM_AGAIN_MS while it is there (term_again).
  */
 static void
 forward_term(struct master *m, int64_t now)
